@@ -25,6 +25,8 @@ struct wa_memory {
     uint32_t pages;
     uint32_t max_pages; /* declared max clamped by the store's limit */
     size_t reserved;    /* bytes of address space reserved at base */
+    bool has_max;       /* declared with a maximum: decl_max (import matching uses these) */
+    uint32_t decl_max;
 };
 
 struct wa_table {
@@ -32,6 +34,8 @@ struct wa_table {
     uint32_t size, max; /* max: declared max clamped by the limit */
     void **elems;       /* wa_func * for funcref, void * for externref; NULL is null */
     uint32_t cap;
+    bool has_max;       /* declared with a maximum: decl_max (import matching uses these) */
+    uint32_t decl_max;
 };
 
 struct wa_global {
@@ -90,7 +94,21 @@ wa_memory *wa_memory_create(uint32_t min_pages, uint32_t max_pages); /* NULL on 
 void wa_memory_destroy(wa_memory *m);
 int64_t wa_memory_grow_pages(wa_memory *m, uint32_t delta); /* old pages or -1 */
 
+/* table.c: a table of min elements (all NULL), growable to max; NULL on OOM. */
+wa_table *wa_table_create(uint8_t elemtype, uint32_t min, uint32_t max);
+void wa_table_destroy(wa_table *t); /* NULL is a no-op */
 /* table grow: old size or -1 */
 int64_t wa_table_grow_elems(wa_table *t, uint32_t delta, void *init);
+
+/* global.c: NULL on OOM. Freed with free(). */
+wa_global *wa_global_create(uint8_t type, bool mut, const wa_slot val[2]);
+
+/* store.c: puts ptr on the store's object list, to be freed with free_fn by wa_store_free.
+ * On OOM frees ptr with free_fn and returns false. */
+bool wa_store_track(wa_store *s, void (*free_fn)(void *), void *ptr);
+
+/* instance.c: frees an instance, its own tables, memory and globals, and drops its module
+ * reference. Used by wa_store_free. */
+void wa_instance_free(wa_instance *in);
 
 #endif
