@@ -35,7 +35,11 @@ typedef struct {
 } wa_globaltype;
 
 /* A constant expression. WebAssembly 2.0 allows exactly one instruction before `end`. */
-enum { WA_CEXPR_CONST, WA_CEXPR_GLOBAL_GET, WA_CEXPR_REF_NULL, WA_CEXPR_REF_FUNC };
+enum { WA_CEXPR_CONST, WA_CEXPR_GLOBAL_GET, WA_CEXPR_REF_NULL, WA_CEXPR_REF_FUNC,
+       /* Set by decode.c, rejected by validate.c (so never seen by instance.c): the expression
+        * used a non-constant instruction ("constant expression required"), or had other than
+        * one instruction ("type mismatch"). */
+       WA_CEXPR_NOT_CONST, WA_CEXPR_BAD_ARITY };
 typedef struct {
     uint8_t op;    /* WA_CEXPR_* */
     uint8_t type;  /* the value type it produces */
@@ -44,7 +48,8 @@ typedef struct {
 } wa_cexpr;
 
 typedef struct {
-    char *module, *name;
+    char *module, *name;           /* NUL-terminated copies; names may contain U+0000, so */
+    uint32_t module_len, name_len; /* compare by length */
     uint8_t kind; /* wa_extern_kind */
     union {
         uint32_t type_idx; /* function */
@@ -55,7 +60,8 @@ typedef struct {
 } wa_import;
 
 typedef struct {
-    char *name;
+    char *name; /* NUL-terminated copy; may contain U+0000 (names.wast does), see name_len */
+    uint32_t name_len;
     uint8_t kind;
     uint32_t idx;
 } wa_export;
