@@ -1,0 +1,140 @@
+/* call.c — calls from the host into the engine: typed values to slots and back (wa_call), the raw
+ * slot form, and function types as the public API describes them. Execution itself is wa_invoke
+ * (interp.c). */
+#include "runtime.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Function types ----
+ * wa_functype points at wa_valtype arrays, but an interned wa_sig stores its types as bytes. The
+ * wa_valtype view of each signature is built once and, like the signature, kept for the process,
+ * so the pointers wa_func_type hands out never dangle. */
+
+typedef struct vt_entry {
+    const wa_sig *sig;
+    struct vt_entry *next;
+    wa_valtype types[];
+} vt_entry;
+
+#define VT_BUCKETS 256
+static vt_entry *vt_table[VT_BUCKETS];
+static pthread_mutex_t vt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const wa_valtype *sig_valtypes(const wa_sig *sig)
+{
+    size_t h = ((uintptr_t)sig >> 4) % VT_BUCKETS;
+    uint32_t n = sig->nparams + sig->nresults;
+    pthread_mutex_lock(&vt_lock);
+    vt_entry *e = vt_table[h];
+    while (e && e->sig != sig)
+        e = e->next;
+    if (!e && (e = malloc(sizeof *e + (size_t)n * sizeof(wa_valtype) + 1))) {
+        e->sig = sig;
+        for (uint32_t i = 0; i < n; i++)
+            e->types[i] = (wa_valtype)sig->types[i];
+        e->next = vt_table[h];
+        vt_table[h] = e;
+    }
+    pthread_mutex_unlock(&vt_lock);
+    return e ? e->types : NULL;
+}
+
+/* Out of memory, the type reads as [] -> [] rather than pointing nowhere. */
+void wa_func_type(const wa_func *f, wa_functype *out)
+{
+    const wa_valtype *vt = sig_valtypes(f->sig);
+    if (!vt) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    out->nparams = f->sig->nparams;
+    out->nresults = f->sig->nresults;
+    out->params = vt;
+    out->results = vt + f->sig->nparams;
+}
+
+/* ---- Calls ---- */
+
+/* The outermost call on a thread clears a stale interrupt and takes the store's depth limit;
+ * nested calls (host → guest → host → guest) must not clear an interrupt aimed at the outer one. */
+static wa_status enter(wa_func *f, wa_error *err)
+{
+    wa_exec *e = wa_exec_get();
+    if (!e)
+        return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
+    if (e->depth == 0 && f->inst) {
+        wa_store *s = f->inst->store;
+        atomic_store(&s->interrupt, 0);
+        e->max_depth = s->lim.max_call_depth;
+    }
+    return WA_OK;
+}
+
+wa_status wa_call_slots(wa_func *f, wa_slot *slots, wa_error *err)
+{
+    wa_status st = enter(f, err);
+    return st != WA_OK ? st : wa_invoke(f, slots, err);
+}
+
+static void value_to_slots(const wa_value *v, wa_slot *s)
+{
+    switch (v->type) {
+    case WA_I32: s->i64 = 0; s->i32 = v->of.i32; break;
+    case WA_I64: s->i64 = v->of.i64; break;
+    case WA_F32: s->i64 = 0; s->f32 = v->of.f32; break;
+    case WA_F64: s->f64 = v->of.f64; break;
+    case WA_V128: memcpy(s, v->of.v128, 16); break;
+    case WA_FUNCREF: s->ref = v->of.func; break;
+    case WA_EXTERNREF: s->ref = v->of.ext; break;
+    }
+}
+
+static void slots_to_value(uint8_t type, const wa_slot *s, wa_value *v)
+{
+    memset(v, 0, sizeof *v);
+    v->type = (wa_valtype)type;
+    switch (type) {
+    case WA_I32: v->of.i32 = s->i32; break;
+    case WA_I64: v->of.i64 = s->i64; break;
+    case WA_F32: v->of.f32 = s->f32; break;
+    case WA_F64: v->of.f64 = s->f64; break;
+    case WA_V128: memcpy(v->of.v128, s, 16); break;
+    case WA_FUNCREF: v->of.func = s->ref; break;
+    case WA_EXTERNREF: v->of.ext = s->ref; break;
+    }
+}
+
+wa_status wa_call(wa_func *f, const wa_value *args, uint32_t nargs, wa_value *results, wa_error *err)
+{
+    const wa_sig *sig = f->sig;
+    if (nargs != sig->nparams)
+        return wa_err(err, WA_EINVALID, UINT32_MAX, "type mismatch");
+    for (uint32_t i = 0; i < nargs; i++)
+        if (args[i].type != wa_sig_params(sig)[i])
+            return wa_err(err, WA_EINVALID, UINT32_MAX, "type mismatch");
+
+    uint32_t n = sig->param_slots > sig->result_slots ? sig->param_slots : sig->result_slots;
+    wa_slot local[32], *slots = local;
+    if (n > 32 && !(slots = malloc(n * sizeof *slots)))
+        return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
+    wa_slot *s = slots;
+    for (uint32_t i = 0; i < nargs; i++) {
+        value_to_slots(&args[i], s);
+        s += wa_type_slots(args[i].type);
+    }
+
+    wa_status st = wa_call_slots(f, slots, err);
+    if (st == WA_OK) {
+        s = slots;
+        for (uint32_t i = 0; i < sig->nresults; i++) {
+            uint8_t t = wa_sig_results(sig)[i];
+            slots_to_value(t, s, &results[i]);
+            s += wa_type_slots(t);
+        }
+    }
+    if (slots != local)
+        free(slots);
+    return st;
+}
