@@ -1,13 +1,30 @@
 /* main.c — the apron binary: dispatches subcommands. The only code that calls exit(). */
+#include "cli.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"wasm", ap_cli_wasm},
+};
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: apron wasm FILE.wasm [--invoke NAME [ARG...]]\n");
+    return 2;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: apron serve|run|wasm ...\n");
-        return 2;
-    }
+    if (argc < 2)
+        exit(usage());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            exit(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "apron: unknown command '%s'\n", argv[1]);
-    return 2;
+    exit(usage());
 }
