@@ -1,0 +1,66 @@
+# tests/tests.cmake — test targets, included by the top-level CMakeLists.txt.
+#
+# Unit tests: every tests/unit/<module>/test_<name>.c is one cmocka binary,
+# build/tests/unit/<module>/test_<name>, registered with CTest as "<module>/test_<name>", label
+# `unit`. It links the engine and may include the private headers of src/<module>/ directly.
+# The glob picks up new tests on the next build: nothing to register by hand.
+#
+# Spec tests: build/spectest-runner runs one wast2json script through the public engine API;
+# tests/spec/run.sh drives it over the whole suite (`make spectest`, CTest label `spec`).
+
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(CMOCKA QUIET IMPORTED_TARGET cmocka)
+  pkg_check_modules(JANSSON QUIET IMPORTED_TARGET jansson)
+endif()
+
+# Without pkg-config files, fall back to the plain library and header.
+function(apron_find_dep var lib header)
+  if(TARGET PkgConfig::${var})
+    set(${var}_TARGET PkgConfig::${var} PARENT_SCOPE)
+    return()
+  endif()
+  find_library(${var}_LIB ${lib})
+  find_path(${var}_INC ${header})
+  if(NOT ${var}_LIB OR NOT ${var}_INC)
+    message(FATAL_ERROR "tests: ${lib} not found (Debian: apt-get install lib${lib}-dev)")
+  endif()
+  add_library(apron_dep_${lib} INTERFACE)
+  target_link_libraries(apron_dep_${lib} INTERFACE ${${var}_LIB})
+  target_include_directories(apron_dep_${lib} INTERFACE ${${var}_INC})
+  set(${var}_TARGET apron_dep_${lib} PARENT_SCOPE)
+endfunction()
+apron_find_dep(CMOCKA cmocka cmocka.h)
+apron_find_dep(JANSSON jansson jansson.h)
+
+# ---- Unit tests ----
+file(GLOB UNIT_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/unit/*/test_*.c)
+foreach(src IN LISTS UNIT_TEST_SOURCES)
+  get_filename_component(name ${src} NAME_WE)
+  get_filename_component(dir ${src} DIRECTORY)
+  get_filename_component(module ${dir} NAME)
+  set(target unit_${module}_${name})
+  add_executable(${target} ${src})
+  set_target_properties(${target} PROPERTIES
+    OUTPUT_NAME ${name}
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/unit/${module})
+  target_include_directories(${target} PRIVATE
+    ${CMAKE_CURRENT_SOURCE_DIR}/include
+    ${CMAKE_CURRENT_SOURCE_DIR}/src
+    ${CMAKE_CURRENT_SOURCE_DIR}/src/${module}
+    ${CMAKE_CURRENT_SOURCE_DIR}/tests/unit)
+  target_link_libraries(${target} PRIVATE apron_wasm ${CMOCKA_TARGET})
+  add_test(NAME ${module}/${name} COMMAND ${target})
+  set_tests_properties(${module}/${name} PROPERTIES LABELS unit TIMEOUT 60)
+endforeach()
+
+# ---- Spec tests ----
+file(GLOB SPEC_RUNNER_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/*.c)
+add_executable(spectest-runner ${SPEC_RUNNER_SOURCES})
+set_target_properties(spectest-runner PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+target_link_libraries(spectest-runner PRIVATE apron_wasm ${JANSSON_TARGET})
+
+add_test(NAME spectest
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/run.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(spectest PROPERTIES LABELS spec TIMEOUT 1800)
