@@ -20,6 +20,8 @@ typedef struct wa_sig {
 /* NULL on OOM. Thread-safe. */
 const wa_sig *wa_sig_intern(const uint8_t *params, uint32_t nparams, const uint8_t *results,
                             uint32_t nresults);
+/* The same types as wa_valtype (params, then results), for wa_functype; lives as long as s. */
+const wa_valtype *wa_sig_valtypes(const wa_sig *s);
 static inline const uint8_t *wa_sig_params(const wa_sig *s) { return s->types; }
 static inline const uint8_t *wa_sig_results(const wa_sig *s) { return s->types + s->nparams; }
 static inline uint32_t wa_type_slots(uint8_t t) { return t == WA_V128 ? 2 : 1; }
@@ -93,6 +95,7 @@ typedef struct {
     /* Filled by compile.c: */
     struct wa_instr *code;
     uint32_t ncode;
+    uint32_t param_slots;  /* params, in slots */
     uint32_t nlocal_slots; /* params + declared locals, in slots */
     uint32_t frame_slots;  /* locals + operand stack, in slots */
 } wa_funcdef;

@@ -1,6 +1,7 @@
 /* sig.c — the process-wide intern table of function types. Equal types share one wa_sig, so a
  * call_indirect type check is a pointer comparison, across modules too. Entries are never freed:
- * a program uses few distinct signatures, and any module may still point at one. */
+ * a program uses few distinct signatures, and any module may still point at one. Each entry also
+ * carries its types as wa_valtype, the view the public wa_functype needs. */
 #include "module.h"
 
 #include <pthread.h>
@@ -30,6 +31,18 @@ static bool sig_equal(const wa_sig *s, uint32_t hash, const uint8_t *params, uin
     return s->hash == hash && s->nparams == nparams && s->nresults == nresults &&
            (nparams == 0 || memcmp(s->types, params, nparams) == 0) &&
            (nresults == 0 || memcmp(s->types + nparams, results, nresults) == 0);
+}
+
+/* Where a sig's wa_valtype copy of its types starts, after the byte array, in the same block. */
+static size_t valtypes_offset(uint32_t ntypes)
+{
+    size_t a = _Alignof(wa_valtype);
+    return (sizeof(wa_sig) + ntypes + a - 1) / a * a;
+}
+
+const wa_valtype *wa_sig_valtypes(const wa_sig *s)
+{
+    return (const wa_valtype *)((const char *)s + valtypes_offset(s->nparams + s->nresults));
 }
 
 /* Doubles the bucket array; keeps the old one if allocation fails (chains just grow longer). */
@@ -66,9 +79,12 @@ const wa_sig *wa_sig_intern(const uint8_t *params, uint32_t nparams, const uint8
             goto out;
         }
     }
-    size_t ntypes = (size_t)nparams + nresults;
-    found = malloc(sizeof *found + ntypes);
+    uint32_t ntypes = nparams + nresults;
+    found = malloc(valtypes_offset(ntypes) + ntypes * sizeof(wa_valtype));
     if (!found) goto out;
+    wa_valtype *vt = (wa_valtype *)((char *)found + valtypes_offset(ntypes));
+    for (uint32_t i = 0; i < nparams; i++) vt[i] = (wa_valtype)params[i];
+    for (uint32_t i = 0; i < nresults; i++) vt[nparams + i] = (wa_valtype)results[i];
     found->nparams = nparams;
     found->nresults = nresults;
     found->param_slots = found->result_slots = 0;
