@@ -7,7 +7,8 @@
  * page are reserved, whatever the maximum: a 32-bit address plus a 32-bit offset plus an access of
  * up to 16 bytes then always lands inside the reservation, which lets a later interpreter rely on
  * the fault instead of a bounds check. Where that much address space is refused (ulimit -v), only
- * the maximum is reserved and every access must be bounds checked (the interpreter does so anyway). */
+ * the maximum (or less, see wa_memory_create) is reserved and every access must be bounds checked
+ * (the interpreter does so anyway). */
 #include "runtime.h"
 
 #include <stdlib.h>
@@ -40,9 +41,16 @@ wa_memory *wa_memory_create(uint32_t min_pages, uint32_t max_pages)
     uint64_t want = WA_GUARDED_RESERVE;
     m->base = reserve(want);
     if (!m->base) {
-        /* At least one page, so that even a zero-page memory has a distinct non-NULL base. */
+        /* Then the maximum, then halves of it down to the minimum: memory.grow may fail short of
+         * the maximum (the spec allows it), while instantiation needs only the minimum. At least
+         * one page is reserved, so that even a zero-page memory has a distinct non-NULL base. */
+        uint64_t floor = min_pages ? min_pages * WA_PAGE : WA_PAGE;
         want = max_pages ? max_pages * WA_PAGE : WA_PAGE;
-        m->base = reserve(want);
+        while (!(m->base = reserve(want)) && want > floor) {
+            want = want / 2 & ~(WA_PAGE - 1);
+            if (want < floor)
+                want = floor;
+        }
     }
     if (!m->base) {
         free(m);
