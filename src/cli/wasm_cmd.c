@@ -311,9 +311,10 @@ int ap_cli_wasm(int argc, char **argv)
     wa_error err = {.offset = UINT32_MAX};
     int rc = 1;
     size_t len;
+    errno = 0;
     uint8_t *bytes = read_file(r.path, &len);
     if (!bytes) {
-        fprintf(stderr, "apron: %s: cannot read the file\n", r.path);
+        fprintf(stderr, "apron: %s: %s\n", r.path, strerror(errno ? errno : ENOMEM));
         return 1;
     }
     wa_status st = wa_module_load(bytes, len, &r.module, &err);

@@ -3,52 +3,15 @@
  * (interp.c). */
 #include "runtime.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Function types ----
- * wa_functype points at wa_valtype arrays, but an interned wa_sig stores its types as bytes. The
- * wa_valtype view of each signature is built once and, like the signature, kept for the process,
- * so the pointers wa_func_type hands out never dangle. */
+/* ---- Function types ---- */
 
-typedef struct vt_entry {
-    const wa_sig *sig;
-    struct vt_entry *next;
-    wa_valtype types[];
-} vt_entry;
-
-#define VT_BUCKETS 256
-static vt_entry *vt_table[VT_BUCKETS];
-static pthread_mutex_t vt_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static const wa_valtype *sig_valtypes(const wa_sig *sig)
-{
-    size_t h = ((uintptr_t)sig >> 4) % VT_BUCKETS;
-    uint32_t n = sig->nparams + sig->nresults;
-    pthread_mutex_lock(&vt_lock);
-    vt_entry *e = vt_table[h];
-    while (e && e->sig != sig)
-        e = e->next;
-    if (!e && (e = malloc(sizeof *e + (size_t)n * sizeof(wa_valtype) + 1))) {
-        e->sig = sig;
-        for (uint32_t i = 0; i < n; i++)
-            e->types[i] = (wa_valtype)sig->types[i];
-        e->next = vt_table[h];
-        vt_table[h] = e;
-    }
-    pthread_mutex_unlock(&vt_lock);
-    return e ? e->types : NULL;
-}
-
-/* Out of memory, the type reads as [] -> [] rather than pointing nowhere. */
+/* The wa_valtype view lives in the interned signature, so the pointers never dangle. */
 void wa_func_type(const wa_func *f, wa_functype *out)
 {
-    const wa_valtype *vt = sig_valtypes(f->sig);
-    if (!vt) {
-        memset(out, 0, sizeof *out);
-        return;
-    }
+    const wa_valtype *vt = wa_sig_valtypes(f->sig);
     out->nparams = f->sig->nparams;
     out->nresults = f->sig->nresults;
     out->params = vt;
