@@ -1,0 +1,145 @@
+/* scan.c — syntax-only decoding of function bodies. A module that is both malformed and invalid
+ * must be reported malformed (the spec decodes everything before validating); compile.c checks
+ * both in one pass, so when it finds a body invalid it asks this file whether that body or a later
+ * one is malformed. */
+#include "leb.h"
+#include "module.h"
+
+#include <stdlib.h>
+
+static bool skip_u32(wa_reader *r) { uint32_t v; return wa_rd_u32(r, &v) == WA_RD_OK; }
+
+static bool skip_blocktype(wa_reader *r)
+{
+    if (r->p >= r->end) return false;
+    uint8_t b = *r->p;
+    if (b == 0x40 || b == 0x7f || b == 0x7e || b == 0x7d || b == 0x7c || b == 0x7b || b == 0x70 ||
+        b == 0x6f) {
+        r->p++;
+        return true;
+    }
+    int64_t v;
+    return wa_rd_sleb(r, 33, &v) == WA_RD_OK && v >= 0;
+}
+
+/* false: malformed, with the offset in *at */
+static bool scan_body(const wa_module *m, const wa_funcdef *fd, uint32_t *at, const char **why)
+{
+    wa_reader r = {m->bytes, m->bytes + fd->body_off, m->bytes + fd->body_off + fd->body_len};
+    uint32_t ngroups = 0, n;
+    uint8_t b;
+    *why = "unexpected end";
+    if (!skip_u32(&r) && (*at = wa_rd_offset(&r), true)) return false;
+    r.p = m->bytes + fd->body_off;
+    wa_rd_u32(&r, &ngroups);
+    for (uint32_t i = 0; i < ngroups; i++)
+        if (wa_rd_u32(&r, &n) != WA_RD_OK || wa_rd_byte(&r, &b) != WA_RD_OK) goto bad;
+    /* kinds of open blocks: 1 = if (else allowed), 0 = other */
+    uint32_t depth = 1, cap = 64;
+    uint8_t *kinds = malloc(cap);
+    if (!kinds) return true; /* cannot tell: let the validation error stand */
+    kinds[0] = 0;
+    while (depth > 0) {
+        uint8_t op;
+        if (wa_rd_byte(&r, &op) != WA_RD_OK) goto bad_free;
+        switch (op) {
+        case 0x02: case 0x03: case 0x04:
+            if (!skip_blocktype(&r)) goto bad_free;
+            if (depth == cap) {
+                uint8_t *k = realloc(kinds, cap *= 2);
+                if (!k) { free(kinds); return true; }
+                kinds = k;
+            }
+            kinds[depth++] = op == 0x04;
+            break;
+        case 0x05:
+            if (!kinds[depth - 1]) { *why = "else without if"; goto bad_free; }
+            kinds[depth - 1] = 0;
+            break;
+        case 0x0b: depth--; break;
+        case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
+        case 0x25: case 0x26: case 0xd2:
+            if (!skip_u32(&r)) goto bad_free;
+            break;
+        case 0x0e:
+            if (wa_rd_u32(&r, &n) != WA_RD_OK) goto bad_free;
+            for (uint64_t i = 0; i <= n; i++)
+                if (!skip_u32(&r)) goto bad_free;
+            break;
+        case 0x11:
+            if (!skip_u32(&r) || !skip_u32(&r)) goto bad_free;
+            break;
+        case 0x1c:
+            if (wa_rd_u32(&r, &n) != WA_RD_OK) goto bad_free;
+            for (uint64_t i = 0; i < n; i++)
+                if (wa_rd_byte(&r, &b) != WA_RD_OK) goto bad_free;
+            break;
+        case 0x3f: case 0x40:
+            if (wa_rd_byte(&r, &b) != WA_RD_OK) goto bad_free;
+            if (b != 0) { *why = "zero byte expected"; goto bad_free; }
+            break;
+        case 0x41: { int64_t v; if (wa_rd_sleb(&r, 32, &v) != WA_RD_OK) goto bad_free; break; }
+        case 0x42: { int64_t v; if (wa_rd_sleb(&r, 64, &v) != WA_RD_OK) goto bad_free; break; }
+        case 0x43: { uint32_t v; if (wa_rd_fixed32(&r, &v) != WA_RD_OK) goto bad_free; break; }
+        case 0x44: { uint64_t v; if (wa_rd_fixed64(&r, &v) != WA_RD_OK) goto bad_free; break; }
+        case 0xd0:
+            if (wa_rd_byte(&r, &b) != WA_RD_OK) goto bad_free;
+            break;
+        case 0xfc: {
+            uint32_t sub;
+            if (wa_rd_u32(&r, &sub) != WA_RD_OK) goto bad_free;
+            int u32s = 0, zeros = 0;
+            switch (sub) {
+            case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: break;
+            case 8: u32s = 1; zeros = 1; break;
+            case 9: case 13: case 15: case 16: case 17: u32s = 1; break;
+            case 10: zeros = 2; break;
+            case 11: zeros = 1; break;
+            case 12: case 14: u32s = 2; break;
+            default: *why = "illegal opcode"; goto bad_free;
+            }
+            for (int i = 0; i < u32s; i++)
+                if (!skip_u32(&r)) goto bad_free;
+            for (int i = 0; i < zeros; i++) {
+                if (wa_rd_byte(&r, &b) != WA_RD_OK) goto bad_free;
+                if (b != 0) { *why = "zero byte expected"; goto bad_free; }
+            }
+            break;
+        }
+        default:
+            if ((op >= 0x28 && op <= 0x3e)) {
+                if (!skip_u32(&r) || !skip_u32(&r)) goto bad_free;
+            } else if (!(op <= 0x01 || op == 0x0f || op == 0x1a || op == 0x1b ||
+                         (op >= 0x45 && op <= 0xc4) || op == 0xd1 || op == 0xfd)) {
+                *why = "illegal opcode";
+                goto bad_free;
+            }
+            if (op == 0xfd) { free(kinds); return true; } /* SIMD: not decoded here yet */
+        }
+    }
+    free(kinds);
+    if (r.p != r.end) {
+        *why = "section size mismatch";
+        goto bad;
+    }
+    return true;
+bad_free:
+    free(kinds);
+bad:
+    *at = wa_rd_offset(&r);
+    return false;
+}
+
+/* Whether defined function def_idx or a later one is malformed; if so fills err. */
+bool wa_scan_bodies_malformed(const wa_module *m, uint32_t def_idx, wa_error *err)
+{
+    for (uint32_t i = def_idx; i < m->nfuncs - m->nfunc_imports; i++) {
+        uint32_t at;
+        const char *why;
+        if (!scan_body(m, &m->funcs[i], &at, &why)) {
+            wa_err(err, WA_EMALFORMED, at, "%s", why);
+            return true;
+        }
+    }
+    return false;
+}
