@@ -170,6 +170,9 @@ wa_status wa_validate_module(const wa_module *m, wa_error *err);
 /* compile.c: validates one function body and translates it into the interpreter's code. */
 wa_status wa_compile_func(const wa_module *m, uint32_t def_idx, wa_error *err);
 
+/* scan.c: whether defined function def_idx or a later one is malformed (then fills err). */
+bool wa_scan_bodies_malformed(const wa_module *m, uint32_t def_idx, wa_error *err);
+
 /* module.c: frees everything a module owns (used on load failure too). */
 void wa_module_destroy(wa_module *m);
 

@@ -81,6 +81,7 @@ typedef struct {
     wa_slot *top;               /* first free slot */
     uint32_t depth, max_depth;
     wa_error err;               /* pending trap from a host function */
+    void *frames;               /* interp.c's call frames, [max_depth + 1], allocated by it */
 } wa_exec;
 
 wa_exec *wa_exec_get(void); /* the calling thread's context, created on first use (NULL on OOM) */
