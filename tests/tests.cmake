@@ -49,7 +49,7 @@ foreach(src IN LISTS UNIT_TEST_SOURCES)
     ${CMAKE_CURRENT_SOURCE_DIR}/src
     ${CMAKE_CURRENT_SOURCE_DIR}/src/${module}
     ${CMAKE_CURRENT_SOURCE_DIR}/tests/unit)
-  target_link_libraries(${target} PRIVATE apron_wasm ${CMOCKA_TARGET})
+  target_link_libraries(${target} PRIVATE apron_core ${CMOCKA_TARGET})
   add_test(NAME ${module}/${name} COMMAND ${target})
   set_tests_properties(${module}/${name} PROPERTIES LABELS unit TIMEOUT 60)
 endforeach()
