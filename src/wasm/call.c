@@ -20,7 +20,7 @@ void wa_func_type(const wa_func *f, wa_functype *out)
 
 /* ---- Calls ---- */
 
-/* The outermost call on a thread clears a stale interrupt and takes the store's depth limit;
+/* The outermost call on a thread clears a stale interrupt and takes the store's stack limits;
  * nested calls (host → guest → host → guest) must not clear an interrupt aimed at the outer one. */
 static wa_status enter(wa_func *f, wa_error *err)
 {
@@ -30,7 +30,8 @@ static wa_status enter(wa_func *f, wa_error *err)
     if (e->depth == 0 && f->inst) {
         wa_store *s = f->inst->store;
         atomic_store(&s->interrupt, 0);
-        e->max_depth = s->lim.max_call_depth;
+        if (!wa_exec_configure(e, s->lim.max_call_depth, s->lim.max_stack_slots))
+            return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
     }
     return WA_OK;
 }

@@ -85,6 +85,10 @@ typedef struct {
 } wa_exec;
 
 wa_exec *wa_exec_get(void); /* the calling thread's context, created on first use (NULL on OOM) */
+/* exec.c: applies a store's limits (0 = default) to an idle context (depth 0, empty stack): a new
+ * max_depth frees `frames` for interp.c to reallocate; a new size remaps the stack. False on OOM,
+ * the context then keeps its old stack. Called by wa_call at the outermost call. */
+bool wa_exec_configure(wa_exec *e, uint32_t max_depth, uint32_t stack_slots);
 
 /* interp.c: runs f with its arguments in args[0..param slots) (anywhere in memory); results are
  * written back to args[0..result slots). Works for host and wasm functions alike. */

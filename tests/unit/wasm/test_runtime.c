@@ -305,6 +305,38 @@ static void host_function_type(void **state)
     wa_store_free(s);
 }
 
+static wa_status host_sub(wa_instance *caller, void *user, wa_slot *slots)
+{
+    if (slots[1].i64 == 0)
+        return wa_host_trap(WA_TRAP_HOST, "zero");
+    slots[0].f64 = (double)slots[0].i32 - (double)slots[1].i64;
+    slots[1].i32 = *(uint32_t *)user;
+    return WA_OK;
+}
+
+/* wa_call's typed values travel through slots to a host function and back. */
+static void call_host_function(void **state)
+{
+    wa_store *s = wa_store_new(NULL);
+    wa_valtype p[] = {WA_I32, WA_I64}, r[] = {WA_F64, WA_I32};
+    wa_functype ft = {2, 2, p, r};
+    uint32_t tag = 77;
+    wa_func *f = wa_func_new_host(s, &ft, host_sub, &tag);
+    wa_value args[2] = {{.type = WA_I32, .of.i32 = 10}, {.type = WA_I64, .of.i64 = 4}};
+    wa_value res[2];
+    wa_error err;
+    assert_int_equal(wa_call(f, args, 2, res, &err), WA_OK);
+    assert_int_equal(res[0].type, WA_F64);
+    assert_true(res[0].of.f64 == 6.0);
+    assert_int_equal(res[1].type, WA_I32);
+    assert_int_equal(res[1].of.i32, 77);
+    args[1].of.i64 = 0;
+    assert_int_equal(wa_call(f, args, 2, res, &err), WA_ETRAP);
+    assert_int_equal(err.trap, WA_TRAP_HOST);
+    assert_string_equal(err.msg, "zero");
+    wa_store_free(s);
+}
+
 static void host_trap_and_exit(void **state)
 {
     wa_exec *e = wa_exec_get();
@@ -323,6 +355,25 @@ static void host_trap_and_exit(void **state)
     assert_int_equal(e->err.trap, WA_TRAP_EXIT);
     assert_int_equal(e->err.exit_code, -3);
     assert_string_equal(e->err.msg, "exit code -3");
+}
+
+static void exec_configure(void **state)
+{
+    wa_exec *e = wa_exec_get();
+    assert_non_null(e);
+    assert_true(wa_exec_configure(e, 50, 1000));
+    assert_int_equal(e->max_depth, 50);
+    assert_int_equal(e->stack_end - e->stack, 1000);
+    assert_ptr_equal(e->top, e->stack);
+    assert_null(e->frames);
+    e->stack[999].i64 = 1; /* mapped and writable to the end */
+    e->depth = 1; /* inside a call: left alone */
+    assert_true(wa_exec_configure(e, 70, 2000));
+    assert_int_equal(e->max_depth, 50);
+    e->depth = 0;
+    assert_true(wa_exec_configure(e, 0, 0));
+    assert_int_equal(e->max_depth, 10000);
+    assert_int_equal(e->stack_end - e->stack, 1 << 20);
 }
 
 /* ---- Instantiation, on hand-built modules ---- */
@@ -620,7 +671,9 @@ int main(void)
         cmocka_unit_test(globals_get_set),
         cmocka_unit_test(store_many_objects),
         cmocka_unit_test(host_function_type),
+        cmocka_unit_test(call_host_function),
         cmocka_unit_test(host_trap_and_exit),
+        cmocka_unit_test(exec_configure),
         cmocka_unit_test(instance_data_segments),
         cmocka_unit_test(instance_import_matching),
         cmocka_unit_test(instance_elems_and_globals),
