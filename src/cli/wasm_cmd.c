@@ -47,8 +47,7 @@ static wa_status resolve_unknown(wasm_run *r, wa_error *err)
         if (r->imports[i].of.func || kind != WA_EXTERN_FUNC ||
             !wa_module_import_functype(r->module, i, &ft))
             continue;
-        snprintf(r->unknown[i], sizeof r->unknown[i], "unknown import %s.%s called", module,
-                 name);
+        snprintf(r->unknown[i], sizeof r->unknown[i], "unknown import %s.%s called", module, name);
         wa_func *f = wa_func_new_host(r->store, &ft, trap_unknown, r->unknown[i]);
         if (!f) {
             if (err) {
@@ -128,16 +127,10 @@ static bool parse_arg(const char *s, wa_valtype t, wa_value *v)
             return false;
         v->of.i32 = (uint32_t)u;
         return true;
-    case WA_I64:
-        return parse_int(s, true, &v->of.i64);
-    case WA_F32:
-        v->of.f32 = strtof(s, &end);
-        return *s && !*end;
-    case WA_F64:
-        v->of.f64 = strtod(s, &end);
-        return *s && !*end;
-    default:
-        return false;
+    case WA_I64: return parse_int(s, true, &v->of.i64);
+    case WA_F32: v->of.f32 = strtof(s, &end); return *s && !*end;
+    case WA_F64: v->of.f64 = strtod(s, &end); return *s && !*end;
+    default: return false;
     }
 }
 

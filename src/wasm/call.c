@@ -45,9 +45,15 @@ wa_status wa_call_slots(wa_func *f, wa_slot *slots, wa_error *err)
 static void value_to_slots(const wa_value *v, wa_slot *s)
 {
     switch (v->type) {
-    case WA_I32: s->i64 = 0; s->i32 = v->of.i32; break;
+    case WA_I32:
+        s->i64 = 0;
+        s->i32 = v->of.i32;
+        break;
     case WA_I64: s->i64 = v->of.i64; break;
-    case WA_F32: s->i64 = 0; s->f32 = v->of.f32; break;
+    case WA_F32:
+        s->i64 = 0;
+        s->f32 = v->of.f32;
+        break;
     case WA_F64: s->f64 = v->of.f64; break;
     case WA_V128: memcpy(s, v->of.v128, 16); break;
     case WA_FUNCREF: s->ref = v->of.func; break;
@@ -70,7 +76,8 @@ static void slots_to_value(uint8_t type, const wa_slot *s, wa_value *v)
     }
 }
 
-wa_status wa_call(wa_func *f, const wa_value *args, uint32_t nargs, wa_value *results, wa_error *err)
+wa_status wa_call(wa_func *f, const wa_value *args, uint32_t nargs, wa_value *results,
+                  wa_error *err)
 {
     const wa_sig *sig = f->sig;
     if (nargs != sig->nparams)

@@ -129,12 +129,8 @@ static void eval_cexpr(const wa_instance *in, const wa_cexpr *e, wa_slot out[2])
         out[0] = in->globals[e->idx]->val[0];
         out[1] = in->globals[e->idx]->val[1];
         break;
-    case WA_CEXPR_REF_NULL:
-        out[0].ref = NULL;
-        break;
-    case WA_CEXPR_REF_FUNC:
-        out[0].ref = in->funcs[e->idx];
-        break;
+    case WA_CEXPR_REF_NULL: out[0].ref = NULL; break;
+    case WA_CEXPR_REF_FUNC: out[0].ref = in->funcs[e->idx]; break;
     }
 }
 
@@ -188,9 +184,8 @@ static wa_status make_tables_memory(wa_instance *in, const wa_module *m, wa_erro
         if (tt->lim.min > lim->max_table_elems)
             return wa_err(err, WA_ELIMIT, UINT32_MAX, "table of %u elements exceeds the limit %u",
                           tt->lim.min, lim->max_table_elems);
-        uint32_t max = tt->lim.has_max && tt->lim.max < lim->max_table_elems
-                           ? tt->lim.max
-                           : lim->max_table_elems;
+        uint32_t max = tt->lim.has_max && tt->lim.max < lim->max_table_elems ? tt->lim.max
+                                                                             : lim->max_table_elems;
         wa_table *t = wa_table_create(tt->elemtype, tt->lim.min, max);
         if (!t)
             return oom(err);
@@ -308,8 +303,8 @@ wa_status wa_instance_new(wa_store *s, wa_module *m, const wa_extern *imports, v
     }
     link_imports(in, m, imports);
     make_funcs(in, m);
-    if ((st = make_tables_memory(in, m, err)) != WA_OK || (st = make_globals(in, m, err)) != WA_OK ||
-        (st = eval_elems(in, m, err)) != WA_OK)
+    if ((st = make_tables_memory(in, m, err)) != WA_OK ||
+        (st = make_globals(in, m, err)) != WA_OK || (st = eval_elems(in, m, err)) != WA_OK)
         goto fail;
 
     /* Segment initialisation may store this instance's functions into imported tables, and the

@@ -132,7 +132,7 @@ static void memory_new_limits(void **state)
     assert_int_equal(m->max_pages, 4); /* clamped, while the declared max stays for matching */
     assert_int_equal(m->decl_max, 100);
 
-    assert_null(wa_memory_new(s, (wa_lim){.min = 5}));                           /* min > limit */
+    assert_null(wa_memory_new(s, (wa_lim){.min = 5}));                            /* min > limit */
     assert_null(wa_memory_new(s, (wa_lim){.min = 2, .max = 1, .has_max = true})); /* max < min */
     assert_null(wa_memory_new(s, (wa_lim){.min = 65537}));
     wa_store_free(s);
@@ -367,7 +367,7 @@ static void exec_configure(void **state)
     assert_ptr_equal(e->top, e->stack);
     assert_null(e->frames);
     e->stack[999].i64 = 1; /* mapped and writable to the end */
-    e->depth = 1; /* inside a call: left alone */
+    e->depth = 1;          /* inside a call: left alone */
     assert_true(wa_exec_configure(e, 70, 2000));
     assert_int_equal(e->max_depth, 50);
     e->depth = 0;
@@ -388,7 +388,10 @@ static wa_module *mod_new(void)
     return m;
 }
 
-static wa_cexpr i32_const(uint32_t v) { return (wa_cexpr){.op = WA_CEXPR_CONST, .type = WA_I32, .v = {v}}; }
+static wa_cexpr i32_const(uint32_t v)
+{
+    return (wa_cexpr){.op = WA_CEXPR_CONST, .type = WA_I32, .v = {v}};
+}
 
 static void instance_data_segments(void **state)
 {
@@ -430,8 +433,8 @@ static void instance_data_segments(void **state)
 
     /* Out of range: the earlier segment's write stays, then the trap. */
     datas[0].offset = i32_const(0);
-    datas[2] = (wa_dataseg){.mode = WA_SEG_ACTIVE, .offset = i32_const(PAGE - 1), .data_off = 2,
-                            .len = 2};
+    datas[2] =
+        (wa_dataseg){.mode = WA_SEG_ACTIVE, .offset = i32_const(PAGE - 1), .data_off = 2, .len = 2};
     wa_instance *in2 = NULL;
     assert_int_equal(wa_instance_new(s, m, NULL, NULL, &in2, &err), WA_ETRAP);
     assert_null(in2);
@@ -504,8 +507,7 @@ static void instance_import_matching(void **state)
     EXPECT_UNLINKABLE(0, WA_EXTERN_FUNC, func, NULL, "unknown import");
     EXPECT_UNLINKABLE(0, WA_EXTERN_FUNC, func, wa_func_new_host(s, &ft2, host_noop, NULL),
                       "incompatible import type");
-    EXPECT_UNLINKABLE(0, WA_EXTERN_GLOBAL, global, ok[3].of.global,
-                      "incompatible import type");
+    EXPECT_UNLINKABLE(0, WA_EXTERN_GLOBAL, global, ok[3].of.global, "incompatible import type");
     /* Tables: min too small, no max, max too big, other element type. */
     EXPECT_UNLINKABLE(1, WA_EXTERN_TABLE, table, wa_table_new(s, WA_FUNCREF, (wa_lim){1, 4, true}),
                       "incompatible import type");
@@ -513,7 +515,8 @@ static void instance_import_matching(void **state)
                       "incompatible import type");
     EXPECT_UNLINKABLE(1, WA_EXTERN_TABLE, table, wa_table_new(s, WA_FUNCREF, (wa_lim){2, 5, true}),
                       "incompatible import type");
-    EXPECT_UNLINKABLE(1, WA_EXTERN_TABLE, table, wa_table_new(s, WA_EXTERNREF, (wa_lim){2, 4, true}),
+    EXPECT_UNLINKABLE(1, WA_EXTERN_TABLE, table,
+                      wa_table_new(s, WA_EXTERNREF, (wa_lim){2, 4, true}),
                       "incompatible import type");
     /* Memories: the current size counts as min. */
     wa_memory *small = wa_memory_new(s, (wa_lim){1, 3, true});
@@ -527,9 +530,11 @@ static void instance_import_matching(void **state)
     EXPECT_UNLINKABLE(2, WA_EXTERN_MEMORY, memory, wa_memory_new(s, (wa_lim){2, 4, true}),
                       "incompatible import type");
     /* Globals: type and mutability both. */
-    EXPECT_UNLINKABLE(3, WA_EXTERN_GLOBAL, global, wa_global_new(s, (wa_value){.type = WA_I64}, false),
+    EXPECT_UNLINKABLE(3, WA_EXTERN_GLOBAL, global,
+                      wa_global_new(s, (wa_value){.type = WA_I64}, false),
                       "incompatible import type");
-    EXPECT_UNLINKABLE(3, WA_EXTERN_GLOBAL, global, wa_global_new(s, (wa_value){.type = WA_I32}, true),
+    EXPECT_UNLINKABLE(3, WA_EXTERN_GLOBAL, global,
+                      wa_global_new(s, (wa_value){.type = WA_I32}, true),
                       "incompatible import type");
     EXPECT_UNLINKABLE(3, WA_EXTERN_GLOBAL, global, NULL, "unknown import");
     assert_int_equal(wa_instance_new(s, m, NULL, NULL, &in, &err), WA_EUNLINKABLE);
@@ -562,12 +567,20 @@ static void instance_elems_and_globals(void **state)
                           {.op = WA_CEXPR_REF_FUNC, .idx = 1}};
     wa_cexpr items_b[] = {{.op = WA_CEXPR_GLOBAL_GET, .idx = 2}};
     wa_elemseg elems[] = {
-        {.mode = WA_SEG_ACTIVE, .elemtype = WA_FUNCREF, .table = 1,
-         .offset = {.op = WA_CEXPR_GLOBAL_GET, .idx = 0}, .count = 3, .items = items_a},
+        {.mode = WA_SEG_ACTIVE,
+         .elemtype = WA_FUNCREF,
+         .table = 1,
+         .offset = {.op = WA_CEXPR_GLOBAL_GET, .idx = 0},
+         .count = 3,
+         .items = items_a},
         {.mode = WA_SEG_PASSIVE, .elemtype = WA_FUNCREF, .count = 1, .items = items_b},
         {.mode = WA_SEG_DECLARATIVE, .elemtype = WA_FUNCREF, .count = 1, .items = items_b},
-        {.mode = WA_SEG_ACTIVE, .elemtype = WA_FUNCREF, .table = 0, .offset = i32_const(1),
-         .count = 1, .items = items_b},
+        {.mode = WA_SEG_ACTIVE,
+         .elemtype = WA_FUNCREF,
+         .table = 0,
+         .offset = i32_const(1),
+         .count = 1,
+         .items = items_b},
     };
     wa_export exports[] = {{.name = "g", .name_len = 1, .kind = WA_EXTERN_FUNC, .idx = 1},
                            {.name = "h", .name_len = 1, .kind = WA_EXTERN_GLOBAL, .idx = 1}};
@@ -597,7 +610,8 @@ static void instance_elems_and_globals(void **state)
     wa_extern imp[3] = {
         {WA_EXTERN_FUNC, .of.func = wa_func_new_host(s, &ft, host_noop, NULL)},
         {WA_EXTERN_TABLE, .of.table = shared},
-        {WA_EXTERN_GLOBAL, .of.global = wa_global_new(s, (wa_value){.type = WA_I32, .of.i32 = 1}, false)},
+        {WA_EXTERN_GLOBAL,
+         .of.global = wa_global_new(s, (wa_value){.type = WA_I32, .of.i32 = 1}, false)},
     };
     wa_instance *in = NULL;
     wa_error err;
