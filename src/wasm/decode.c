@@ -13,12 +13,14 @@ typedef struct {
     wa_error *err;
     wa_reader r;      /* the whole module, or the section being decoded */
     int64_t name_sec; /* index in m->customs of the first `name` section, -1 if none */
+    bool code_seen;
 } decoder;
 
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
         wa_status try_st_ = (expr);                                                                \
-        if (try_st_ != WA_OK) return try_st_;                                                      \
+        if (try_st_ != WA_OK)                                                                      \
+            return try_st_;                                                                        \
     } while (0)
 
 static uint32_t here(const decoder *d) { return wa_rd_offset(&d->r); }
@@ -28,20 +30,26 @@ static wa_status malformed(decoder *d, uint32_t offset, const char *msg)
     return wa_err(d->err, WA_EMALFORMED, offset, "%s", msg);
 }
 
-static wa_status no_memory(decoder *d) { return wa_err(d->err, WA_ENOMEM, here(d), "out of memory"); }
+static wa_status no_memory(decoder *d)
+{
+    return wa_err(d->err, WA_ENOMEM, here(d), "out of memory");
+}
 
 /* Turns a reader failure into an error. leb.h folds both LEB128 errors into WA_RD_TOOLARGE; the
  * byte that failed tells them apart: a continuation bit on the last byte the type allows means
  * too many bytes, otherwise unused bits were set. */
 static wa_status read_failed(decoder *d, wa_rd_status st, uint32_t start)
 {
-    if (st == WA_RD_EOF) return malformed(d, here(d), "unexpected end");
-    if (d->r.p[-1] & 0x80) return malformed(d, start, "integer representation too long");
+    if (st == WA_RD_EOF)
+        return malformed(d, here(d), "unexpected end");
+    if (d->r.p[-1] & 0x80)
+        return malformed(d, start, "integer representation too long");
     return malformed(d, start, "integer too large");
 }
 
 static wa_status read_u32(decoder *d, uint32_t *out)
 {
+    *out = 0;
     uint32_t start = here(d);
     wa_rd_status st = wa_rd_u32(&d->r, out);
     return st == WA_RD_OK ? WA_OK : read_failed(d, st, start);
@@ -49,6 +57,7 @@ static wa_status read_u32(decoder *d, uint32_t *out)
 
 static wa_status read_byte(decoder *d, uint8_t *out)
 {
+    *out = 0; /* defined on failure too: callers return before reading it, compilers can't tell */
     wa_rd_status st = wa_rd_byte(&d->r, out);
     return st == WA_RD_OK ? WA_OK : read_failed(d, st, here(d));
 }
@@ -60,7 +69,8 @@ static size_t remaining(const decoder *d) { return (size_t)(d->r.end - d->r.p); 
 static wa_status read_count(decoder *d, uint32_t *n)
 {
     TRY(read_u32(d, n));
-    if (*n > remaining(d)) return malformed(d, here(d), "unexpected end of section or function");
+    if (*n > remaining(d))
+        return malformed(d, here(d), "unexpected end of section or function");
     return WA_OK;
 }
 
@@ -80,19 +90,26 @@ static bool utf8_valid(const uint8_t *s, size_t len)
             n = 2;
         } else if (c >= 0xe0 && c <= 0xef) {
             n = 3;
-            if (c == 0xe0) lo = 0xa0;
-            if (c == 0xed) hi = 0x9f;
+            if (c == 0xe0)
+                lo = 0xa0;
+            if (c == 0xed)
+                hi = 0x9f;
         } else if (c >= 0xf0 && c <= 0xf4) {
             n = 4;
-            if (c == 0xf0) lo = 0x90;
-            if (c == 0xf4) hi = 0x8f;
+            if (c == 0xf0)
+                lo = 0x90;
+            if (c == 0xf4)
+                hi = 0x8f;
         } else {
             return false;
         }
-        if (len - i < n) return false;
-        if (s[i + 1] < lo || s[i + 1] > hi) return false;
+        if (len - i < n)
+            return false;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return false;
         for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xc0) != 0x80) return false;
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
         i += n;
     }
     return true;
@@ -104,33 +121,34 @@ static wa_status read_name(decoder *d, char **out, uint32_t *len_out)
     uint32_t len;
     TRY(read_u32(d, &len));
     uint32_t start = here(d);
-    if (len > remaining(d)) return malformed(d, start, "length out of bounds");
-    if (!utf8_valid(d->r.p, len)) return malformed(d, start, "malformed UTF-8 encoding");
+    if (len > remaining(d))
+        return malformed(d, start, "length out of bounds");
+    if (!utf8_valid(d->r.p, len))
+        return malformed(d, start, "malformed UTF-8 encoding");
     char *s = malloc((size_t)len + 1);
-    if (!s) return no_memory(d);
+    if (!s)
+        return no_memory(d);
     memcpy(s, d->r.p, len);
     s[len] = '\0';
     d->r.p += len;
     *out = s;
-    if (len_out) *len_out = len;
+    if (len_out)
+        *len_out = len;
     return WA_OK;
 }
 
 static bool is_valtype(uint8_t t)
 {
-    switch (t) {
-    case WA_I32: case WA_I64: case WA_F32: case WA_F64: case WA_V128:
-    case WA_FUNCREF: case WA_EXTERNREF:
-        return true;
-    }
-    return false;
+    return t == WA_I32 || t == WA_I64 || t == WA_F32 || t == WA_F64 || t == WA_V128 ||
+           t == WA_FUNCREF || t == WA_EXTERNREF;
 }
 
 static wa_status read_valtype(decoder *d, uint8_t *out)
 {
     uint32_t at = here(d);
     TRY(read_byte(d, out));
-    if (!is_valtype(*out)) return malformed(d, at, "malformed value type");
+    if (!is_valtype(*out))
+        return malformed(d, at, "malformed value type");
     return WA_OK;
 }
 
@@ -150,11 +168,13 @@ static wa_status read_limits(decoder *d, wa_lim *out)
     uint32_t at = here(d);
     uint8_t flags;
     TRY(read_byte(d, &flags));
-    if (flags > 1) return malformed(d, at, "integer too large");
+    if (flags > 1)
+        return malformed(d, at, "integer too large");
     TRY(read_u32(d, &out->min));
     out->has_max = flags == 1;
     out->max = 0;
-    if (out->has_max) TRY(read_u32(d, &out->max));
+    if (out->has_max)
+        TRY(read_u32(d, &out->max));
     return WA_OK;
 }
 
@@ -169,7 +189,8 @@ static wa_status read_globaltype(decoder *d, wa_globaltype *out)
     TRY(read_valtype(d, &out->type));
     uint32_t at = here(d);
     TRY(read_byte(d, &out->mut));
-    if (out->mut > 1) return malformed(d, at, "malformed mutability");
+    if (out->mut > 1)
+        return malformed(d, at, "malformed mutability");
     return WA_OK;
 }
 
@@ -185,15 +206,18 @@ static wa_status skip_blocktype(decoder *d)
     uint32_t start = here(d);
     int64_t idx;
     wa_rd_status st = wa_rd_sleb(&d->r, 33, &idx);
-    if (st != WA_RD_OK) return read_failed(d, st, start);
-    if (idx < 0) return malformed(d, start, "malformed value type");
+    if (st != WA_RD_OK)
+        return read_failed(d, st, start);
+    if (idx < 0)
+        return malformed(d, start, "malformed value type");
     return WA_OK;
 }
 
-static wa_status skip_u32s(decoder *d, int n)
+static wa_status skip_u32s(decoder *d, uint64_t n)
 {
     uint32_t v;
-    while (n-- > 0) TRY(read_u32(d, &v));
+    while (n-- > 0)
+        TRY(read_u32(d, &v));
     return WA_OK;
 }
 
@@ -207,64 +231,82 @@ static wa_status skip_bytes(decoder *d, size_t n)
 /* SIMD instructions (0xFD prefix) other than v128.const: their immediates, to step over them. */
 static wa_status skip_simd(decoder *d, uint32_t sub)
 {
-    if (sub <= 11 || sub == 92 || sub == 93) return skip_u32s(d, 2);  /* memarg */
-    if (sub == 13) return skip_bytes(d, 16);                          /* i8x16.shuffle lanes */
-    if (sub >= 21 && sub <= 34) return skip_bytes(d, 1);              /* extract/replace lane */
-    if (sub >= 84 && sub <= 91) {                                     /* load/store lane */
+    if (sub <= 11 || sub == 92 || sub == 93)
+        return skip_u32s(d, 2); /* memarg */
+    if (sub == 13)
+        return skip_bytes(d, 16); /* i8x16.shuffle lanes */
+    if (sub >= 21 && sub <= 34)
+        return skip_bytes(d, 1);  /* extract/replace lane */
+    if (sub >= 84 && sub <= 91) { /* load/store lane */
         TRY(skip_u32s(d, 2));
         return skip_bytes(d, 1);
     }
     return WA_OK;
 }
 
+/* 0xFC instructions (saturating truncation, bulk memory and tables): steps over immediates. */
+static wa_status skip_misc(decoder *d, uint32_t at)
+{
+    uint32_t sub;
+    TRY(read_u32(d, &sub));
+    if (sub <= 7) /* trunc_sat */
+        return WA_OK;
+    if (sub == 8) { /* memory.init: data index, memory byte */
+        TRY(skip_u32s(d, 1));
+        return skip_bytes(d, 1);
+    }
+    if (sub == 10) /* memory.copy: two memory bytes */
+        return skip_bytes(d, 2);
+    if (sub == 11) /* memory.fill */
+        return skip_bytes(d, 1);
+    if (sub == 12 || sub == 14) /* table.init, table.copy */
+        return skip_u32s(d, 2);
+    if (sub <= 17) /* data.drop, elem.drop, table.grow/size/fill */
+        return skip_u32s(d, 1);
+    return malformed(d, at, "illegal opcode");
+}
+
 /* An instruction that may not appear in a constant expression: steps over its immediates so the
  * expression's end can be found. Structured instructions adjust *depth. Bytes that are not an
- * instruction at all are malformed. */
+ * instruction at all are malformed. (The constant ones, and 0xFD, are read by read_cexpr.) */
 static wa_status skip_instr(decoder *d, uint8_t op, uint32_t at, uint32_t *depth)
 {
-    uint32_t n, sub;
+    uint32_t n;
     uint8_t b;
-    switch (op) {
-    case 0x00: case 0x01: case 0x05: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
+    /* unreachable nop else return drop select ref.is_null, and all numeric instructions */
+    if (op <= 0x01 || op == 0x05 || op == 0x0f || op == 0x1a || op == 0x1b || op == 0xd1 ||
+        (op >= 0x45 && op <= 0xc4))
         return WA_OK;
-    case 0x02: case 0x03: case 0x04:
+    if (op >= 0x02 && op <= 0x04) { /* block loop if */
         (*depth)++;
         return skip_blocktype(d);
-    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x24: case 0x25:
-    case 0x26:
-        return skip_u32s(d, 1);
-    case 0x0e:
-        TRY(read_count(d, &n));
-        for (uint32_t i = 0; i < n; i++) TRY(skip_u32s(d, 1));
-        return skip_u32s(d, 1);
-    case 0x11:
-        return skip_u32s(d, 2);
-    case 0x1c:
-        TRY(read_count(d, &n));
-        for (uint32_t i = 0; i < n; i++) TRY(read_valtype(d, &b));
-        return WA_OK;
-    case 0x3f: case 0x40:
-        return read_byte(d, &b);
-    case 0xfc:
-        TRY(read_u32(d, &sub));
-        switch (sub) {
-        case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: return WA_OK;
-        case 8: TRY(skip_u32s(d, 1)); return read_byte(d, &b);
-        case 9: case 13: case 15: case 16: case 17: return skip_u32s(d, 1);
-        case 10: TRY(read_byte(d, &b)); return read_byte(d, &b);
-        case 11: return read_byte(d, &b);
-        case 12: case 14: return skip_u32s(d, 2);
-        }
-        return malformed(d, at, "illegal opcode");
     }
-    if (op >= 0x28 && op <= 0x3e) return skip_u32s(d, 2); /* loads and stores: memarg */
-    if (op >= 0x45 && op <= 0xc4) return WA_OK;          /* numeric, no immediates */
+    /* br br_if call, local and global access, table.get/set */
+    if (op == 0x0c || op == 0x0d || op == 0x10 || (op >= 0x20 && op <= 0x26))
+        return skip_u32s(d, 1);
+    if (op == 0x11 || (op >= 0x28 && op <= 0x3e)) /* call_indirect; loads and stores (memarg) */
+        return skip_u32s(d, 2);
+    if (op == 0x3f || op == 0x40) /* memory.size/grow */
+        return skip_bytes(d, 1);
+    if (op == 0x0e) { /* br_table */
+        TRY(read_count(d, &n));
+        return skip_u32s(d, n + 1ull);
+    }
+    if (op == 0x1c) { /* select t* */
+        TRY(read_count(d, &n));
+        for (uint32_t i = 0; i < n; i++)
+            TRY(read_valtype(d, &b));
+        return WA_OK;
+    }
+    if (op == 0xfc)
+        return skip_misc(d, at);
     return malformed(d, at, "illegal opcode");
 }
 
 /* A constant expression, up to and including its `end`. WebAssembly 2.0 allows one constant
  * instruction there; anything else that is well-formed is a validation error, not a decoding one,
- * so such an expression is stepped over and marked for validate.c (WA_CEXPR_NOT_CONST/BAD_ARITY). */
+ * so such an expression is stepped over and marked for validate.c (WA_CEXPR_NOT_CONST/BAD_ARITY).
+ */
 static wa_status read_cexpr(decoder *d, wa_cexpr *out)
 {
     uint32_t ninstr = 0, depth = 0;
@@ -275,7 +317,8 @@ static wa_status read_cexpr(decoder *d, wa_cexpr *out)
         uint8_t op;
         TRY(read_byte(d, &op));
         if (op == 0x0b) {
-            if (depth == 0) break;
+            if (depth == 0)
+                break;
             depth--;
             continue;
         }
@@ -325,7 +368,8 @@ static wa_status read_cexpr(decoder *d, wa_cexpr *out)
             if (sub == 12) {
                 one.type = WA_V128;
                 st = wa_rd_fixed64(&d->r, &one.v[0]);
-                if (st == WA_RD_OK) st = wa_rd_fixed64(&d->r, &one.v[1]);
+                if (st == WA_RD_OK)
+                    st = wa_rd_fixed64(&d->r, &one.v[1]);
             } else {
                 TRY(skip_simd(d, sub));
                 constant = false;
@@ -336,11 +380,15 @@ static wa_status read_cexpr(decoder *d, wa_cexpr *out)
             constant = false;
             break;
         }
-        if (st != WA_RD_OK) return read_failed(d, st, at + 1);
-        if (ninstr++ == 0) *out = one;
+        if (st != WA_RD_OK)
+            return read_failed(d, st, at + 1);
+        if (ninstr++ == 0)
+            *out = one;
     }
-    if (!constant) out->op = WA_CEXPR_NOT_CONST;
-    else if (ninstr != 1) out->op = WA_CEXPR_BAD_ARITY;
+    if (!constant)
+        out->op = WA_CEXPR_NOT_CONST;
+    else if (ninstr != 1)
+        out->op = WA_CEXPR_BAD_ARITY;
     return WA_OK;
 }
 
@@ -352,25 +400,30 @@ static wa_status type_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     m->types = calloc(n ? n : 1, sizeof *m->types);
-    if (!m->types) return no_memory(d);
+    if (!m->types)
+        return no_memory(d);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t at = here(d);
         uint8_t form;
         TRY(read_byte(d, &form));
         if (form != 0x60) {
             /* the reference decoder reads the form as a signed LEB128 */
-            if (form & 0x80) return malformed(d, at, "integer representation too long");
+            if (form & 0x80)
+                return malformed(d, at, "integer representation too long");
             return malformed(d, at, "malformed functype");
         }
         uint32_t np, nr;
         TRY(read_count(d, &np));
         const uint8_t *params = d->r.p; /* value types are one byte each: use them in place */
-        for (uint32_t k = 0; k < np; k++) TRY(read_valtype(d, &form));
+        for (uint32_t k = 0; k < np; k++)
+            TRY(read_valtype(d, &form));
         TRY(read_count(d, &nr));
         const uint8_t *results = d->r.p;
-        for (uint32_t k = 0; k < nr; k++) TRY(read_valtype(d, &form));
+        for (uint32_t k = 0; k < nr; k++)
+            TRY(read_valtype(d, &form));
         m->types[i] = wa_sig_intern(params, np, results, nr);
-        if (!m->types[i]) return no_memory(d);
+        if (!m->types[i])
+            return no_memory(d);
         m->ntypes = i + 1;
     }
     return WA_OK;
@@ -381,8 +434,10 @@ static wa_status type_section(decoder *d)
 static wa_status grow(decoder *d, void **arr, uint32_t have, uint32_t want, size_t size)
 {
     void *p = realloc(*arr, (want ? want : 1) * size);
-    if (!p) return no_memory(d);
-    if (want > have) memset((char *)p + have * size, 0, (want - have) * size);
+    if (!p)
+        return no_memory(d);
+    if (want > have)
+        memset((char *)p + have * size, 0, (want - have) * size);
     *arr = p;
     return WA_OK;
 }
@@ -393,7 +448,8 @@ static wa_status import_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     m->imports = calloc(n ? n : 1, sizeof *m->imports);
-    if (!m->imports) return no_memory(d);
+    if (!m->imports)
+        return no_memory(d);
     m->nimports = n;
     for (uint32_t i = 0; i < n; i++) {
         wa_import *im = &m->imports[i];
@@ -431,10 +487,18 @@ static wa_status import_section(decoder *d)
     for (uint32_t i = 0; i < n; i++) {
         const wa_import *im = &m->imports[i];
         switch (im->kind) {
-        case WA_EXTERN_FUNC: m->func_type[f++] = im->u.type_idx; break;
-        case WA_EXTERN_TABLE: m->tables[t++] = im->u.table; break;
-        case WA_EXTERN_MEMORY: m->mems[me++] = im->u.mem; break;
-        case WA_EXTERN_GLOBAL: m->globals[g++] = im->u.global; break;
+        case WA_EXTERN_FUNC:
+            m->func_type[f++] = im->u.type_idx;
+            break;
+        case WA_EXTERN_TABLE:
+            m->tables[t++] = im->u.table;
+            break;
+        case WA_EXTERN_MEMORY:
+            m->mems[me++] = im->u.mem;
+            break;
+        case WA_EXTERN_GLOBAL:
+            m->globals[g++] = im->u.global;
+            break;
         }
     }
     m->nfuncs = f;
@@ -451,7 +515,8 @@ static wa_status function_section(decoder *d)
     TRY(read_count(d, &n));
     TRY(grow(d, (void **)&m->func_type, m->nfuncs, m->nfuncs + n, sizeof *m->func_type));
     m->funcs = calloc(n ? n : 1, sizeof *m->funcs);
-    if (!m->funcs) return no_memory(d);
+    if (!m->funcs)
+        return no_memory(d);
     for (uint32_t i = 0; i < n; i++) {
         TRY(read_u32(d, &m->funcs[i].type_idx));
         m->func_type[m->nfuncs++] = m->funcs[i].type_idx;
@@ -465,7 +530,8 @@ static wa_status table_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     TRY(grow(d, (void **)&m->tables, m->ntables, m->ntables + n, sizeof *m->tables));
-    for (uint32_t i = 0; i < n; i++) TRY(read_tabletype(d, &m->tables[m->ntables++]));
+    for (uint32_t i = 0; i < n; i++)
+        TRY(read_tabletype(d, &m->tables[m->ntables++]));
     return WA_OK;
 }
 
@@ -475,7 +541,8 @@ static wa_status memory_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     TRY(grow(d, (void **)&m->mems, m->nmems, m->nmems + n, sizeof *m->mems));
-    for (uint32_t i = 0; i < n; i++) TRY(read_limits(d, &m->mems[m->nmems++]));
+    for (uint32_t i = 0; i < n; i++)
+        TRY(read_limits(d, &m->mems[m->nmems++]));
     return WA_OK;
 }
 
@@ -486,7 +553,8 @@ static wa_status global_section(decoder *d)
     TRY(read_count(d, &n));
     TRY(grow(d, (void **)&m->globals, m->nglobals, m->nglobals + n, sizeof *m->globals));
     m->global_init = calloc(n ? n : 1, sizeof *m->global_init);
-    if (!m->global_init) return no_memory(d);
+    if (!m->global_init)
+        return no_memory(d);
     for (uint32_t i = 0; i < n; i++) {
         TRY(read_globaltype(d, &m->globals[m->nglobals]));
         TRY(read_cexpr(d, &m->global_init[i]));
@@ -501,14 +569,16 @@ static wa_status export_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     m->exports = calloc(n ? n : 1, sizeof *m->exports);
-    if (!m->exports) return no_memory(d);
+    if (!m->exports)
+        return no_memory(d);
     m->nexports = n;
     for (uint32_t i = 0; i < n; i++) {
         wa_export *ex = &m->exports[i];
         TRY(read_name(d, &ex->name, &ex->name_len));
         uint32_t at = here(d);
         TRY(read_byte(d, &ex->kind));
-        if (ex->kind > WA_EXTERN_GLOBAL) return malformed(d, at, "malformed export kind");
+        if (ex->kind > WA_EXTERN_GLOBAL)
+            return malformed(d, at, "malformed export kind");
         TRY(read_u32(d, &ex->idx));
     }
     return WA_OK;
@@ -529,12 +599,14 @@ static wa_status elem_segment(decoder *d, wa_elemseg *s)
 {
     uint32_t at = here(d), flags;
     TRY(read_u32(d, &flags));
-    if (flags > 7) return malformed(d, at, "malformed elements segment kind");
+    if (flags > 7)
+        return malformed(d, at, "malformed elements segment kind");
     s->mode = !(flags & 1) ? WA_SEG_ACTIVE : (flags & 2) ? WA_SEG_DECLARATIVE : WA_SEG_PASSIVE;
     s->elemtype = WA_FUNCREF;
     s->table = 0;
     if (s->mode == WA_SEG_ACTIVE) {
-        if (flags & 2) TRY(read_u32(d, &s->table));
+        if (flags & 2)
+            TRY(read_u32(d, &s->table));
         TRY(read_cexpr(d, &s->offset));
     }
     bool exprs = flags & 4;
@@ -545,13 +617,15 @@ static wa_status elem_segment(decoder *d, wa_elemseg *s)
             uint8_t kind;
             at = here(d);
             TRY(read_byte(d, &kind));
-            if (kind != 0x00) return malformed(d, at, "malformed element kind");
+            if (kind != 0x00)
+                return malformed(d, at, "malformed element kind");
         }
     }
     uint32_t n;
     TRY(read_count(d, &n));
     s->items = calloc(n ? n : 1, sizeof *s->items);
-    if (!s->items) return no_memory(d);
+    if (!s->items)
+        return no_memory(d);
     for (uint32_t i = 0; i < n; i++) {
         if (exprs) {
             TRY(read_cexpr(d, &s->items[i]));
@@ -571,9 +645,11 @@ static wa_status element_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     m->elems = calloc(n ? n : 1, sizeof *m->elems);
-    if (!m->elems) return no_memory(d);
+    if (!m->elems)
+        return no_memory(d);
     m->nelems = n;
-    for (uint32_t i = 0; i < n; i++) TRY(elem_segment(d, &m->elems[i]));
+    for (uint32_t i = 0; i < n; i++)
+        TRY(elem_segment(d, &m->elems[i]));
     return WA_OK;
 }
 
@@ -592,7 +668,8 @@ static wa_status code_entry(decoder *d, wa_funcdef *f)
     uint32_t size;
     TRY(read_u32(d, &size));
     uint32_t start = here(d);
-    if (size > remaining(d)) return malformed(d, start, "length out of bounds");
+    if (size > remaining(d))
+        return malformed(d, start, "length out of bounds");
     f->body_off = start;
     f->body_len = size;
     wa_reader outer = d->r;
@@ -607,7 +684,8 @@ static wa_status code_entry(decoder *d, wa_funcdef *f)
         TRY(read_u32(d, &count));
         TRY(read_valtype(d, &t));
         nlocals += count;
-        if (nlocals > UINT32_MAX) return malformed(d, at, "too many locals");
+        if (nlocals > UINT32_MAX)
+            return malformed(d, at, "too many locals");
     }
     if (size == 0 || d->r.end[-1] != 0x0b)
         return malformed(d, start + size, "END opcode expected");
@@ -616,7 +694,7 @@ static wa_status code_entry(decoder *d, wa_funcdef *f)
     return WA_OK;
 }
 
-static wa_status code_section(decoder *d, bool *seen)
+static wa_status code_section(decoder *d)
 {
     wa_module *m = d->m;
     uint32_t ndefined = m->nfuncs - m->nfunc_imports;
@@ -624,8 +702,9 @@ static wa_status code_section(decoder *d, bool *seen)
     TRY(read_u32(d, &n));
     if (n != ndefined)
         return malformed(d, at, "function and code section have inconsistent lengths");
-    for (uint32_t i = 0; i < n; i++) TRY(code_entry(d, &m->funcs[i]));
-    *seen = true;
+    for (uint32_t i = 0; i < n; i++)
+        TRY(code_entry(d, &m->funcs[i]));
+    d->code_seen = true;
     return WA_OK;
 }
 
@@ -637,18 +716,22 @@ static wa_status data_section(decoder *d)
     if (m->has_datacount && n != m->datacount)
         return malformed(d, at, "data count and data section have inconsistent lengths");
     m->datas = calloc(n ? n : 1, sizeof *m->datas);
-    if (!m->datas) return no_memory(d);
+    if (!m->datas)
+        return no_memory(d);
     m->ndatas = n;
     for (uint32_t i = 0; i < n; i++) {
         wa_dataseg *s = &m->datas[i];
         uint32_t flags;
         at = here(d);
         TRY(read_u32(d, &flags));
-        if (flags > 2) return malformed(d, at, "malformed data segment kind");
+        if (flags > 2)
+            return malformed(d, at, "malformed data segment kind");
         s->mode = flags == 1 ? WA_SEG_PASSIVE : WA_SEG_ACTIVE;
         s->mem = 0;
-        if (flags == 2) TRY(read_u32(d, &s->mem));
-        if (flags != 1) TRY(read_cexpr(d, &s->offset));
+        if (flags == 2)
+            TRY(read_u32(d, &s->mem));
+        if (flags != 1)
+            TRY(read_cexpr(d, &s->offset));
         TRY(read_u32(d, &s->len));
         if (s->len > remaining(d))
             return malformed(d, here(d), "unexpected end of section or function");
@@ -670,7 +753,8 @@ static wa_status custom_section(decoder *d)
         return no_memory(d);
     }
     m->customs = c;
-    if (d->name_sec < 0 && len == 4 && memcmp(name, "name", 4) == 0) d->name_sec = m->ncustoms;
+    if (d->name_sec < 0 && len == 4 && memcmp(name, "name", 4) == 0)
+        d->name_sec = m->ncustoms;
     c[m->ncustoms++] = (wa_custom){.name = name, .off = here(d), .len = (uint32_t)remaining(d)};
     d->r.p = d->r.end;
     return WA_OK;
@@ -680,8 +764,10 @@ static wa_status custom_section(decoder *d)
 
 static void free_func_names(wa_module *m)
 {
-    if (!m->func_names) return;
-    for (uint32_t i = 0; i < m->nfuncs; i++) free(m->func_names[i]);
+    if (!m->func_names)
+        return;
+    for (uint32_t i = 0; i < m->nfuncs; i++)
+        free(m->func_names[i]);
     free(m->func_names);
     m->func_names = NULL;
 }
@@ -691,16 +777,21 @@ static bool func_names(decoder *d)
 {
     wa_module *m = d->m;
     uint32_t n;
-    if (read_count(d, &n) != WA_OK) return false;
+    if (read_count(d, &n) != WA_OK)
+        return false;
     m->func_names = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_names);
-    if (!m->func_names) return false;
+    if (!m->func_names)
+        return false;
     int64_t last = -1;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t idx;
         char *name;
-        if (read_u32(d, &idx) != WA_OK) return false;
-        if ((int64_t)idx <= last || idx >= m->nfuncs) return false;
-        if (read_name(d, &name, NULL) != WA_OK) return false;
+        if (read_u32(d, &idx) != WA_OK)
+            return false;
+        if ((int64_t)idx <= last || idx >= m->nfuncs)
+            return false;
+        if (read_name(d, &name, NULL) != WA_OK)
+            return false;
         m->func_names[idx] = name;
         last = idx;
     }
@@ -722,15 +813,18 @@ static void name_section(wa_module *m, const wa_custom *c)
         uint32_t size;
         ok = read_byte(&d, &id) == WA_OK && read_u32(&d, &size) == WA_OK && (int)id > last_id &&
              size <= remaining(&d);
-        if (!ok) break;
+        if (!ok)
+            break;
         last_id = id;
         const uint8_t *end = d.r.end;
         d.r.end = d.r.p + size;
-        if (id == 1) ok = func_names(&d) && d.r.p == d.r.end;
+        if (id == 1)
+            ok = func_names(&d) && d.r.p == d.r.end;
         d.r.p = d.r.end;
         d.r.end = end;
     }
-    if (!ok) free_func_names(m);
+    if (!ok)
+        free_func_names(m);
 }
 
 /* ---- C.refs ---- */
@@ -745,12 +839,14 @@ static wa_status compute_declared(decoder *d)
 {
     wa_module *m = d->m;
     m->func_declared = calloc(((size_t)m->nfuncs + 7) / 8 + 1, 1);
-    if (!m->func_declared) return no_memory(d);
+    if (!m->func_declared)
+        return no_memory(d);
     for (uint32_t i = 0; i < m->nglobals - m->nglobal_imports; i++)
         declare(m, &m->global_init[i]);
     for (uint32_t i = 0; i < m->nelems; i++) {
         declare(m, &m->elems[i].offset);
-        for (uint32_t k = 0; k < m->elems[i].count; k++) declare(m, &m->elems[i].items[k]);
+        for (uint32_t k = 0; k < m->elems[i].count; k++)
+            declare(m, &m->elems[i].items[k]);
     }
     for (uint32_t i = 0; i < m->nexports; i++) {
         const wa_export *ex = &m->exports[i];
@@ -769,25 +865,11 @@ static int section_rank(uint8_t id)
     return id <= 12 ? rank[id] : -1;
 }
 
-static wa_status section(decoder *d, uint8_t id, bool *code_seen)
-{
-    switch (id) {
-    case 0: return custom_section(d);
-    case 1: return type_section(d);
-    case 2: return import_section(d);
-    case 3: return function_section(d);
-    case 4: return table_section(d);
-    case 5: return memory_section(d);
-    case 6: return global_section(d);
-    case 7: return export_section(d);
-    case 8: return start_section(d);
-    case 9: return element_section(d);
-    case 10: return code_section(d, code_seen);
-    case 11: return data_section(d);
-    case 12: return datacount_section(d);
-    }
-    return WA_OK;
-}
+static wa_status (*const section_decoders[13])(decoder *) = {
+    custom_section, type_section,   import_section,    function_section, table_section,
+    memory_section, global_section, export_section,    start_section,    element_section,
+    code_section,   data_section,   datacount_section,
+};
 
 wa_status wa_decode(wa_module *m, wa_error *err)
 {
@@ -796,40 +878,47 @@ wa_status wa_decode(wa_module *m, wa_error *err)
     m->start = -1;
 
     static const uint8_t magic[4] = {0x00, 0x61, 0x73, 0x6d}, version[4] = {1, 0, 0, 0};
-    if (m->len < 4) return malformed(&d, (uint32_t)m->len, "unexpected end");
-    if (memcmp(m->bytes, magic, 4) != 0) return malformed(&d, 0, "magic header not detected");
-    if (m->len < 8) return malformed(&d, (uint32_t)m->len, "unexpected end");
-    if (memcmp(m->bytes + 4, version, 4) != 0) return malformed(&d, 4, "unknown binary version");
+    if (m->len < 4)
+        return malformed(&d, (uint32_t)m->len, "unexpected end");
+    if (memcmp(m->bytes, magic, 4) != 0)
+        return malformed(&d, 0, "magic header not detected");
+    if (m->len < 8)
+        return malformed(&d, (uint32_t)m->len, "unexpected end");
+    if (memcmp(m->bytes + 4, version, 4) != 0)
+        return malformed(&d, 4, "unknown binary version");
     d.r.p += 8;
 
     int last_rank = 0;
-    bool code_seen = false;
     while (d.r.p < d.r.end) {
         uint32_t at = here(&d);
         uint8_t id;
         uint32_t size;
         TRY(read_byte(&d, &id));
         int rank = section_rank(id);
-        if (rank < 0) return malformed(&d, at, "malformed section id");
+        if (rank < 0)
+            return malformed(&d, at, "malformed section id");
         if (rank != 0) {
             if (rank <= last_rank)
                 return malformed(&d, at, "unexpected content after last section");
             last_rank = rank;
         }
         TRY(read_u32(&d, &size));
-        if (size > remaining(&d)) return malformed(&d, here(&d), "length out of bounds");
+        if (size > remaining(&d))
+            return malformed(&d, here(&d), "length out of bounds");
         const uint8_t *end = d.r.end;
         d.r.end = d.r.p + size;
-        TRY(section(&d, id, &code_seen));
-        if (d.r.p != d.r.end) return malformed(&d, here(&d), "section size mismatch");
+        TRY(section_decoders[id](&d));
+        if (d.r.p != d.r.end)
+            return malformed(&d, here(&d), "section size mismatch");
         d.r.end = end;
     }
 
-    if (!code_seen && m->nfuncs != m->nfunc_imports)
+    if (!d.code_seen && m->nfuncs != m->nfunc_imports)
         return malformed(&d, here(&d), "function and code section have inconsistent lengths");
     if (m->has_datacount && m->datas == NULL && m->datacount != 0)
         return malformed(&d, here(&d), "data count and data section have inconsistent lengths");
     TRY(compute_declared(&d));
-    if (d.name_sec >= 0) name_section(m, &m->customs[d.name_sec]);
+    if (d.name_sec >= 0)
+        name_section(m, &m->customs[d.name_sec]);
     return WA_OK;
 }

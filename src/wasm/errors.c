@@ -7,7 +7,8 @@
 
 wa_status wa_err(wa_error *err, wa_status st, uint32_t offset, const char *fmt, ...)
 {
-    if (!err) return st;
+    if (!err)
+        return st;
     err->status = st;
     err->trap = WA_TRAP_NONE;
     err->offset = offset;
@@ -19,38 +20,44 @@ wa_status wa_err(wa_error *err, wa_status st, uint32_t offset, const char *fmt, 
     return st;
 }
 
+static const char *const status_texts[] = {
+    [WA_OK] = "ok",
+    [WA_EMALFORMED] = "malformed module",
+    [WA_EINVALID] = "invalid module",
+    [WA_EUNLINKABLE] = "unlinkable module",
+    [WA_ETRAP] = "trap",
+    [WA_ENOMEM] = "out of memory",
+    [WA_ELIMIT] = "limit exceeded",
+    [WA_ENOTFOUND] = "not found",
+};
+
+static const char *const trap_texts[] = {
+    [WA_TRAP_NONE] = "no trap",
+    [WA_TRAP_UNREACHABLE] = "unreachable",
+    [WA_TRAP_MEMORY_OOB] = "out of bounds memory access",
+    [WA_TRAP_DIV_ZERO] = "integer divide by zero",
+    [WA_TRAP_INT_OVERFLOW] = "integer overflow",
+    [WA_TRAP_INVALID_CONV] = "invalid conversion to integer",
+    [WA_TRAP_TABLE_OOB] = "out of bounds table access",
+    [WA_TRAP_UNDEFINED_ELEMENT] = "undefined element",
+    [WA_TRAP_UNINIT_ELEMENT] = "uninitialized element",
+    [WA_TRAP_INDIRECT_MISMATCH] = "indirect call type mismatch",
+    [WA_TRAP_STACK_EXHAUSTED] = "call stack exhausted",
+    [WA_TRAP_INTERRUPTED] = "interrupted",
+    [WA_TRAP_HOST] = "host function failed",
+    [WA_TRAP_EXIT] = "exit",
+};
+
 const char *wa_status_text(wa_status st)
 {
-    switch (st) {
-    case WA_OK: return "ok";
-    case WA_EMALFORMED: return "malformed module";
-    case WA_EINVALID: return "invalid module";
-    case WA_EUNLINKABLE: return "unlinkable module";
-    case WA_ETRAP: return "trap";
-    case WA_ENOMEM: return "out of memory";
-    case WA_ELIMIT: return "limit exceeded";
-    case WA_ENOTFOUND: return "not found";
-    }
-    return "unknown status";
+    if ((unsigned)st >= sizeof status_texts / sizeof *status_texts || !status_texts[st])
+        return "unknown status";
+    return status_texts[st];
 }
 
 const char *wa_trap_text(wa_trap t)
 {
-    switch (t) {
-    case WA_TRAP_NONE: return "no trap";
-    case WA_TRAP_UNREACHABLE: return "unreachable";
-    case WA_TRAP_MEMORY_OOB: return "out of bounds memory access";
-    case WA_TRAP_DIV_ZERO: return "integer divide by zero";
-    case WA_TRAP_INT_OVERFLOW: return "integer overflow";
-    case WA_TRAP_INVALID_CONV: return "invalid conversion to integer";
-    case WA_TRAP_TABLE_OOB: return "out of bounds table access";
-    case WA_TRAP_UNDEFINED_ELEMENT: return "undefined element";
-    case WA_TRAP_UNINIT_ELEMENT: return "uninitialized element";
-    case WA_TRAP_INDIRECT_MISMATCH: return "indirect call type mismatch";
-    case WA_TRAP_STACK_EXHAUSTED: return "call stack exhausted";
-    case WA_TRAP_INTERRUPTED: return "interrupted";
-    case WA_TRAP_HOST: return "host function failed";
-    case WA_TRAP_EXIT: return "exit";
-    }
-    return "unknown trap";
+    if ((unsigned)t >= sizeof trap_texts / sizeof *trap_texts || !trap_texts[t])
+        return "unknown trap";
+    return trap_texts[t];
 }

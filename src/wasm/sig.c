@@ -19,9 +19,11 @@ static uint32_t sig_hash(const uint8_t *params, uint32_t nparams, const uint8_t 
      * ()->(i32) differ. */
     uint32_t h = 2166136261u;
     h = (h ^ nparams) * 16777619u;
-    for (uint32_t i = 0; i < nparams; i++) h = (h ^ params[i]) * 16777619u;
+    for (uint32_t i = 0; i < nparams; i++)
+        h = (h ^ params[i]) * 16777619u;
     h = (h ^ nresults) * 16777619u;
-    for (uint32_t i = 0; i < nresults; i++) h = (h ^ results[i]) * 16777619u;
+    for (uint32_t i = 0; i < nresults; i++)
+        h = (h ^ results[i]) * 16777619u;
     return h;
 }
 
@@ -50,7 +52,8 @@ static void sig_grow(void)
 {
     uint32_t n = sig_nbuckets ? sig_nbuckets * 2 : 256;
     wa_sig **b = calloc(n, sizeof *b);
-    if (!b) return;
+    if (!b)
+        return;
     for (uint32_t i = 0; i < sig_nbuckets; i++) {
         wa_sig *s = sig_buckets[i];
         while (s) {
@@ -71,8 +74,10 @@ const wa_sig *wa_sig_intern(const uint8_t *params, uint32_t nparams, const uint8
     uint32_t hash = sig_hash(params, nparams, results, nresults);
     wa_sig *found = NULL;
     pthread_mutex_lock(&sig_lock);
-    if (sig_count >= sig_nbuckets) sig_grow();
-    if (!sig_buckets) goto out;
+    if (sig_count >= sig_nbuckets)
+        sig_grow();
+    if (!sig_buckets)
+        goto out;
     for (wa_sig *s = sig_buckets[hash & (sig_nbuckets - 1)]; s; s = s->next) {
         if (sig_equal(s, hash, params, nparams, results, nresults)) {
             found = s;
@@ -81,18 +86,25 @@ const wa_sig *wa_sig_intern(const uint8_t *params, uint32_t nparams, const uint8
     }
     uint32_t ntypes = nparams + nresults;
     found = malloc(valtypes_offset(ntypes) + ntypes * sizeof(wa_valtype));
-    if (!found) goto out;
+    if (!found)
+        goto out;
     wa_valtype *vt = (wa_valtype *)((char *)found + valtypes_offset(ntypes));
-    for (uint32_t i = 0; i < nparams; i++) vt[i] = (wa_valtype)params[i];
-    for (uint32_t i = 0; i < nresults; i++) vt[nparams + i] = (wa_valtype)results[i];
+    for (uint32_t i = 0; i < nparams; i++)
+        vt[i] = (wa_valtype)params[i];
+    for (uint32_t i = 0; i < nresults; i++)
+        vt[nparams + i] = (wa_valtype)results[i];
     found->nparams = nparams;
     found->nresults = nresults;
     found->param_slots = found->result_slots = 0;
-    for (uint32_t i = 0; i < nparams; i++) found->param_slots += wa_type_slots(params[i]);
-    for (uint32_t i = 0; i < nresults; i++) found->result_slots += wa_type_slots(results[i]);
+    for (uint32_t i = 0; i < nparams; i++)
+        found->param_slots += wa_type_slots(params[i]);
+    for (uint32_t i = 0; i < nresults; i++)
+        found->result_slots += wa_type_slots(results[i]);
     found->hash = hash;
-    if (nparams) memcpy(found->types, params, nparams);
-    if (nresults) memcpy(found->types + nparams, results, nresults);
+    if (nparams)
+        memcpy(found->types, params, nparams);
+    if (nresults)
+        memcpy(found->types + nparams, results, nresults);
     found->next = sig_buckets[hash & (sig_nbuckets - 1)];
     sig_buckets[hash & (sig_nbuckets - 1)] = found;
     sig_count++;

@@ -13,23 +13,23 @@
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
         wa_status try_st_ = (expr);                                                                \
-        if (try_st_ != WA_OK) return try_st_;                                                      \
+        if (try_st_ != WA_OK)                                                                      \
+            return try_st_;                                                                        \
     } while (0)
 
 static wa_status check_type_idx(const wa_module *m, uint32_t idx, wa_error *err)
 {
-    if (idx >= m->ntypes) return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown type %u", idx);
+    if (idx >= m->ntypes)
+        return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown type %u", idx);
     return WA_OK;
 }
 
-static wa_status check_limits(const wa_lim *lim, uint32_t bound, const char *too_big,
-                              wa_error *err)
+static wa_status check_limits(const wa_lim *lim, uint32_t bound, const char *too_big, wa_error *err)
 {
     if (lim->min > bound || (lim->has_max && lim->max > bound))
         return wa_err(err, WA_EINVALID, NO_OFFSET, "%s", too_big);
     if (lim->has_max && lim->min > lim->max)
-        return wa_err(err, WA_EINVALID, NO_OFFSET,
-                      "size minimum must not be greater than maximum");
+        return wa_err(err, WA_EINVALID, NO_OFFSET, "size minimum must not be greater than maximum");
     return WA_OK;
 }
 
@@ -65,7 +65,8 @@ static wa_status check_cexpr(const wa_module *m, const wa_cexpr *e, uint8_t want
             return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown function %u", e->idx);
         break;
     }
-    if (type != want) return wa_err(err, WA_EINVALID, NO_OFFSET, "type mismatch");
+    if (type != want)
+        return wa_err(err, WA_EINVALID, NO_OFFSET, "type mismatch");
     return WA_OK;
 }
 
@@ -74,9 +75,15 @@ static wa_status check_imports(const wa_module *m, wa_error *err)
     for (uint32_t i = 0; i < m->nimports; i++) {
         const wa_import *im = &m->imports[i];
         switch (im->kind) {
-        case WA_EXTERN_FUNC: TRY(check_type_idx(m, im->u.type_idx, err)); break;
-        case WA_EXTERN_TABLE: TRY(check_tabletype(&im->u.table, err)); break;
-        case WA_EXTERN_MEMORY: TRY(check_memtype(&im->u.mem, err)); break;
+        case WA_EXTERN_FUNC:
+            TRY(check_type_idx(m, im->u.type_idx, err));
+            break;
+        case WA_EXTERN_TABLE:
+            TRY(check_tabletype(&im->u.table, err));
+            break;
+        case WA_EXTERN_MEMORY:
+            TRY(check_memtype(&im->u.mem, err));
+            break;
         }
     }
     return WA_OK;
@@ -88,8 +95,10 @@ static wa_status check_definitions(const wa_module *m, wa_error *err)
         TRY(check_type_idx(m, m->funcs[i].type_idx, err));
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
         TRY(check_tabletype(&m->tables[i], err));
-    if (m->nmems > 1) return wa_err(err, WA_EINVALID, NO_OFFSET, "multiple memories");
-    for (uint32_t i = m->nmem_imports; i < m->nmems; i++) TRY(check_memtype(&m->mems[i], err));
+    if (m->nmems > 1)
+        return wa_err(err, WA_EINVALID, NO_OFFSET, "multiple memories");
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+        TRY(check_memtype(&m->mems[i], err));
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         TRY(check_cexpr(m, &m->global_init[i - m->nglobal_imports], m->globals[i].type, err));
     return WA_OK;
@@ -98,7 +107,8 @@ static wa_status check_definitions(const wa_module *m, wa_error *err)
 static int export_cmp(const void *a, const void *b)
 {
     const wa_export *x = *(const wa_export *const *)a, *y = *(const wa_export *const *)b;
-    if (x->name_len != y->name_len) return x->name_len < y->name_len ? -1 : 1;
+    if (x->name_len != y->name_len)
+        return x->name_len < y->name_len ? -1 : 1;
     return memcmp(x->name, y->name, x->name_len);
 }
 
@@ -107,18 +117,21 @@ static wa_status check_exports(const wa_module *m, wa_error *err)
     static const char *const what[] = {"function", "table", "memory", "global"};
     for (uint32_t i = 0; i < m->nexports; i++) {
         const wa_export *ex = &m->exports[i];
-        uint32_t n = ex->kind == WA_EXTERN_FUNC    ? m->nfuncs
-                     : ex->kind == WA_EXTERN_TABLE ? m->ntables
+        uint32_t n = ex->kind == WA_EXTERN_FUNC     ? m->nfuncs
+                     : ex->kind == WA_EXTERN_TABLE  ? m->ntables
                      : ex->kind == WA_EXTERN_MEMORY ? m->nmems
                                                     : m->nglobals;
         if (ex->idx >= n)
             return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown %s %u", what[ex->kind], ex->idx);
     }
-    if (m->nexports < 2) return WA_OK;
+    if (m->nexports < 2)
+        return WA_OK;
     /* names are unique: sort, then compare neighbours */
     const wa_export **sorted = malloc(m->nexports * sizeof *sorted);
-    if (!sorted) return wa_err(err, WA_ENOMEM, NO_OFFSET, "out of memory");
-    for (uint32_t i = 0; i < m->nexports; i++) sorted[i] = &m->exports[i];
+    if (!sorted)
+        return wa_err(err, WA_ENOMEM, NO_OFFSET, "out of memory");
+    for (uint32_t i = 0; i < m->nexports; i++)
+        sorted[i] = &m->exports[i];
     qsort(sorted, m->nexports, sizeof *sorted, export_cmp);
     wa_status st = WA_OK;
     for (uint32_t i = 1; i < m->nexports && st == WA_OK; i++)
@@ -130,7 +143,8 @@ static wa_status check_exports(const wa_module *m, wa_error *err)
 
 static wa_status check_start(const wa_module *m, wa_error *err)
 {
-    if (m->start < 0) return WA_OK;
+    if (m->start < 0)
+        return WA_OK;
     if (m->start >= m->nfuncs)
         return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown function %u", (uint32_t)m->start);
     const wa_sig *sig = m->types[m->func_type[m->start]];
@@ -143,8 +157,10 @@ static wa_status check_elems(const wa_module *m, wa_error *err)
 {
     for (uint32_t i = 0; i < m->nelems; i++) {
         const wa_elemseg *s = &m->elems[i];
-        for (uint32_t k = 0; k < s->count; k++) TRY(check_cexpr(m, &s->items[k], s->elemtype, err));
-        if (s->mode != WA_SEG_ACTIVE) continue;
+        for (uint32_t k = 0; k < s->count; k++)
+            TRY(check_cexpr(m, &s->items[k], s->elemtype, err));
+        if (s->mode != WA_SEG_ACTIVE)
+            continue;
         if (s->table >= m->ntables)
             return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown table %u", s->table);
         TRY(check_cexpr(m, &s->offset, WA_I32, err));
@@ -158,7 +174,8 @@ static wa_status check_datas(const wa_module *m, wa_error *err)
 {
     for (uint32_t i = 0; i < m->ndatas; i++) {
         const wa_dataseg *s = &m->datas[i];
-        if (s->mode != WA_SEG_ACTIVE) continue;
+        if (s->mode != WA_SEG_ACTIVE)
+            continue;
         if (s->mem >= m->nmems)
             return wa_err(err, WA_EINVALID, s->data_off, "unknown memory %u", s->mem);
         TRY(check_cexpr(m, &s->offset, WA_I32, err));
