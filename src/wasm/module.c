@@ -7,8 +7,9 @@
 
 wa_status wa_module_load(const uint8_t *bytes, size_t len, wa_module **out, wa_error *err)
 {
-    /* offsets in the module and in errors are 32-bit */
-    if (len >= UINT32_MAX)
+    /* Offsets in the module and in errors are 32-bit; below 2 GiB, the sum of any two counts
+     * (imported + defined entries of an index space) cannot wrap either. */
+    if (len > INT32_MAX)
         return wa_err(err, WA_ELIMIT, UINT32_MAX, "module too large");
     wa_status st;
     wa_module *m = calloc(1, sizeof *m);
