@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "leb.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +25,14 @@
 
 enum { K_FUNC, K_BLOCK, K_LOOP, K_IF, K_ELSE };
 
+/* An operand-stack entry. A constant that no instruction has written yet has slot CONST_SLOT and
+ * its bits in k: consumers with an immediate form take it as an immediate. */
+#define CONST_SLOT UINT32_MAX
 typedef struct {
     uint8_t type;
     uint32_t slot; /* where the value is now */
     uint32_t home; /* its position's slot */
+    uint64_t k;    /* a constant's bits (slot == CONST_SLOT) */
 } sv;
 
 typedef struct {
@@ -66,7 +71,9 @@ typedef struct {
     wa_instr scratch[3];
 
     int32_t last_dest;     /* instruction whose result slot may be retargeted, or -1 */
+    bool last_imm;         /* it was an immediate form */
     bool last_dest_in_a;   /* its result field is a (else c) */
+    wa_irop last_dest_op;
     wa_status st;          /* first error */
 } cc;
 
@@ -137,8 +144,22 @@ static wa_instr *emit_producer(cc *c, wa_irop op, bool dest_in_a)
     if (reachable(c) && c->st == WA_OK) {
         c->last_dest = (int32_t)(c->ncode - 1);
         c->last_dest_in_a = dest_in_a;
+        c->last_dest_op = op;
     }
     return in;
+}
+
+static void emit_const(cc *c, uint8_t type, uint32_t dst, uint64_t k)
+{
+    if (type == WA_I64 || type == WA_F64) {
+        wa_instr *in = emit_producer(c, IR_CONST64, true);
+        in->a = dst;
+        in->k = k;
+    } else {
+        wa_instr *in = emit_producer(c, IR_CONST32, false);
+        in->a = (uint32_t)k;
+        in->c = dst;
+    }
 }
 
 static void emit_mov(cc *c, uint8_t type, uint32_t dst, uint32_t src)
@@ -186,7 +207,7 @@ static bool push(cc *c, uint8_t type)
         c->capstk = cap;
     }
     uint32_t home = c->nlocal_slots + c->hslots;
-    c->stk[c->nstk++] = (sv){type, home, home};
+    c->stk[c->nstk++] = (sv){type, home, home, 0};
     c->hslots += tslots(type);
     if (c->hslots > c->max_hslots) c->max_hslots = c->hslots;
     if (c->max_hslots > MAX_BODY_SLOTS) INVALID("function too complex");
@@ -201,12 +222,15 @@ static bool push_lazy(cc *c, uint8_t type, uint32_t slot)
     return true;
 }
 
-static bool pop(cc *c, uint8_t expect, sv *out)
+static void materialize(cc *c, sv *v);
+
+/* Pops a value that may still be an unwritten constant (CONST_SLOT). */
+static bool pop_raw(cc *c, uint8_t expect, sv *out)
 {
     ctl *f = &c->ctl[c->nctl - 1];
     if (c->nstk == f->height) {
         if (!f->unreachable) INVALID("type mismatch");
-        *out = (sv){ANY, c->nlocal_slots + c->hslots, c->nlocal_slots + c->hslots};
+        *out = (sv){ANY, c->nlocal_slots + c->hslots, c->nlocal_slots + c->hslots, 0};
         return true;
     }
     sv v = c->stk[--c->nstk];
@@ -216,9 +240,28 @@ static bool pop(cc *c, uint8_t expect, sv *out)
     return true;
 }
 
+/* Pops a value that lives in a slot. */
+static bool pop(cc *c, uint8_t expect, sv *out)
+{
+    if (!pop_raw(c, expect, out)) return false;
+    if (out->slot == CONST_SLOT) materialize(c, out);
+    return true;
+}
+
+static bool push_const(cc *c, uint8_t type, uint64_t k)
+{
+    if (!push(c, type)) return false;
+    c->stk[c->nstk - 1].slot = CONST_SLOT;
+    c->stk[c->nstk - 1].k = k;
+    return true;
+}
+
 static void materialize(cc *c, sv *v)
 {
-    if (v->slot != v->home) {
+    if (v->slot == CONST_SLOT) {
+        emit_const(c, v->type, v->home, v->k);
+        v->slot = v->home;
+    } else if (v->slot != v->home) {
         emit_mov(c, v->type, v->home, v->slot);
         v->slot = v->home;
     }
@@ -301,6 +344,7 @@ static bool check_top_as(cc *c, uint32_t n, const uint8_t *t, bool keep_found)
     for (uint32_t i = 0; i < n; i++) {
         if (!push(c, keep_found ? tmp[i].type : t[i])) return false;
         c->stk[c->nstk - 1].slot = tmp[i].slot;
+        c->stk[c->nstk - 1].k = tmp[i].k;
     }
     return true;
 }
@@ -313,18 +357,24 @@ static void emit_branch_moves(cc *c, const ctl *target, uint32_t n, bool to_retu
     if (!reachable(c)) return;
     uint32_t first = c->nstk - n;
     if (to_return) {
-        /* Results go to slots 0.., over the locals: copy lazy values out of them first. */
-        for (uint32_t i = first; i < c->nstk; i++) materialize(c, &c->stk[i]);
+        /* Results go to slots 0.., over the locals: with several results, copy lazy values out
+         * of the slots the copies overwrite first. */
+        uint32_t nres_slots = 0;
+        for (uint32_t i = first; i < c->nstk; i++) nres_slots += tslots(c->stk[i].type);
+        for (uint32_t i = first; i < c->nstk; i++)
+            if (n > 1 && c->stk[i].slot < nres_slots) materialize(c, &c->stk[i]);
         uint32_t dst = 0;
         for (uint32_t i = first; i < c->nstk; i++) {
-            emit_mov(c, c->stk[i].type, dst, c->stk[i].slot);
+            if (c->stk[i].slot == CONST_SLOT) emit_const(c, c->stk[i].type, dst, c->stk[i].k);
+            else emit_mov(c, c->stk[i].type, dst, c->stk[i].slot);
             dst += tslots(c->stk[i].type);
         }
         return;
     }
     uint32_t dst = c->nlocal_slots + target->hslots;
     for (uint32_t i = first; i < c->nstk; i++) {
-        emit_mov(c, c->stk[i].type, dst, c->stk[i].slot);
+        if (c->stk[i].slot == CONST_SLOT) emit_const(c, c->stk[i].type, dst, c->stk[i].k);
+        else emit_mov(c, c->stk[i].type, dst, c->stk[i].slot);
         dst += tslots(c->stk[i].type);
     }
 }
@@ -404,9 +454,11 @@ typedef struct {
 
 static numinfo num_table[0x108];
 
+static void init_tables(void);
 static void init_num_table(void)
 {
     if (num_table[0x6a].tr) return; /* benign race: every thread writes the same bytes */
+    init_tables();
 #define UN 0
 #define BIN 1
 #define I32 WA_I32
@@ -415,9 +467,13 @@ static void init_num_table(void)
 #define F64 WA_F64
 #define NUM(byte, name, kind, t1_, tr_) num_table[byte] = (numinfo){IR_##name, kind, t1_, tr_};
 #define OP(name)
+#define IMM(name)
+#define BRCMP(name)
 #include "irops.def"
 #undef NUM
 #undef OP
+#undef IMM
+#undef BRCMP
 #undef UN
 #undef BIN
 #undef I32
@@ -426,21 +482,105 @@ static void init_num_table(void)
 #undef F64
 }
 
+static uint16_t imm_of[IR_COUNT];   /* immediate form of an integer binop, 0 if none */
+static uint16_t brcmp_of[IR_COUNT]; /* compare-and-branch form of a comparison, 0 if none */
+static uint16_t negated[IR_COUNT];  /* the comparison with the opposite outcome */
+
+static void init_tables(void)
+{
+#define IMM(name) imm_of[IR_##name] = IR_##name##_I;
+#define BRCMP(name) brcmp_of[IR_##name] = IR_BR_##name;
+#define NUM(byte, name, kind, t1, tr)
+#define OP(name)
+#include "irops.def"
+#undef IMM
+#undef BRCMP
+#undef NUM
+#undef OP
+    static const uint16_t pairs[][2] = {
+        {IR_I32_EQ, IR_I32_NE},     {IR_I32_LT_S, IR_I32_GE_S}, {IR_I32_LT_U, IR_I32_GE_U},
+        {IR_I32_GT_S, IR_I32_LE_S}, {IR_I32_GT_U, IR_I32_LE_U}, {IR_I64_EQ, IR_I64_NE},
+        {IR_I64_LT_S, IR_I64_GE_S}, {IR_I64_LT_U, IR_I64_GE_U}, {IR_I64_GT_S, IR_I64_LE_S},
+        {IR_I64_GT_U, IR_I64_LE_U},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        negated[pairs[i][0]] = pairs[i][1];
+        negated[pairs[i][1]] = pairs[i][0];
+    }
+}
+
+static bool commutative(uint16_t ir)
+{
+    switch (ir) {
+    case IR_I32_ADD: case IR_I32_MUL: case IR_I32_AND: case IR_I32_OR: case IR_I32_XOR:
+    case IR_I32_EQ: case IR_I32_NE: case IR_I64_ADD: case IR_I64_MUL: case IR_I64_AND:
+    case IR_I64_OR: case IR_I64_XOR: case IR_I64_EQ: case IR_I64_NE:
+        return true;
+    }
+    return false;
+}
+
+/* A constant usable as the 32-bit immediate of an operation on type t. */
+static bool fits_imm(uint8_t t, uint64_t k)
+{
+    return t == WA_I32 || (int64_t)k == (int64_t)(int32_t)k;
+}
+
 static bool do_numeric(cc *c, uint32_t code)
 {
     const numinfo *ni = &num_table[code];
     sv a, b = {0};
+    uint16_t ir = ni->ir;
+    bool imm = false;
     if (ni->bin) {
-        if (!pop(c, ni->t1, &b) || !pop(c, ni->t1, &a)) return false;
+        if (!pop_raw(c, ni->t1, &b) || !pop_raw(c, ni->t1, &a)) return false;
+        if (imm_of[ir] && a.slot != CONST_SLOT && b.slot == CONST_SLOT && fits_imm(ni->t1, b.k)) {
+            imm = true;
+        } else if (imm_of[ir] && commutative(ir) && a.slot == CONST_SLOT &&
+                   b.slot != CONST_SLOT && fits_imm(ni->t1, a.k)) {
+            sv t = a;
+            a = b;
+            b = t;
+            imm = true;
+        }
+        if (a.slot == CONST_SLOT) materialize(c, &a);
+        if (!imm && b.slot == CONST_SLOT) materialize(c, &b);
     } else if (!pop(c, ni->t1, &a)) {
         return false;
     }
     if (!push(c, ni->tr)) return false;
-    wa_instr *in = emit_producer(c, (wa_irop)ni->ir, false);
+    wa_instr *in = emit_producer(c, (wa_irop)(imm ? imm_of[ir] : ir), false);
     in->a = a.slot;
-    in->b = b.slot;
+    in->b = imm ? (uint32_t)b.k : b.slot;
     in->c = c->stk[c->nstk - 1].home;
+    if (imm) c->last_dest_op = (wa_irop)ir; /* fusion looks at the comparison, see fuse_cmp */
+    c->last_imm = imm;
     return true;
+}
+
+/* If the branch condition `cond` was just computed by an integer comparison, turns that
+ * comparison into a compare-and-branch (negated: branch when false) and returns it. */
+static wa_instr *fuse_cmp(cc *c, const sv *cond, bool negate)
+{
+    if (!reachable(c) || c->last_dest < 0 || c->last_dest != (int32_t)c->ncode - 1) return NULL;
+    if (cond->slot != cond->home || c->last_dest_in_a) return NULL;
+    wa_instr *p = &c->code[c->last_dest];
+    if (p->c != cond->slot) return NULL;
+    uint16_t op = c->last_dest_op;
+    bool imm = c->last_imm;
+    if (op == IR_I32_EQZ || op == IR_I64_EQZ) { /* x == 0 */
+        op = op == IR_I32_EQZ ? IR_I32_EQ : IR_I64_EQ;
+        imm = true;
+        p->b = 0;
+    }
+    if (negate) op = negated[op];
+    if (!op || !brcmp_of[op]) return NULL;
+    uint32_t y = p->b;
+    p->h = c->h[brcmp_of[op] + (imm ? 1 : 0)];
+    p->c = y;
+    p->b = 0;
+    c->last_dest = -1;
+    return p;
 }
 
 static bool need_memory(cc *c)
@@ -696,8 +836,11 @@ static bool do_br(cc *c, uint32_t depth, bool conditional)
         }
         c->code[skip_idx].b = c->ncode - skip_idx;
     } else {
-        wa_instr *in = emit(c, back ? IR_BR_IF_BACK : IR_BR_IF);
-        in->a = cond.slot;
+        wa_instr *in = fuse_cmp(c, &cond, false);
+        if (!in) {
+            in = emit(c, back ? IR_BR_IF_BACK : IR_BR_IF);
+            in->a = cond.slot;
+        }
         link_branch(c, in, target);
     }
     c->last_dest = -1;
@@ -840,37 +983,23 @@ static bool do_global(cc *c, uint8_t op)
 static bool do_const(cc *c, uint8_t op)
 {
     wa_rd_status s;
-    wa_instr *in;
     if (op == 0x41) {
         int64_t v;
         if ((s = wa_rd_sleb(&c->r, 32, &v)) != WA_RD_OK) return rd_fail(c, s);
-        if (!push(c, WA_I32)) return false;
-        in = emit_producer(c, IR_CONST32, false);
-        in->a = (uint32_t)v;
-        in->c = c->stk[c->nstk - 1].home;
+        return push_const(c, WA_I32, (uint32_t)v);
     } else if (op == 0x42) {
         int64_t v;
         if ((s = wa_rd_sleb(&c->r, 64, &v)) != WA_RD_OK) return rd_fail(c, s);
-        if (!push(c, WA_I64)) return false;
-        in = emit_producer(c, IR_CONST64, true);
-        in->k = (uint64_t)v;
-        in->a = c->stk[c->nstk - 1].home;
+        return push_const(c, WA_I64, (uint64_t)v);
     } else if (op == 0x43) {
         uint32_t v;
         if ((s = wa_rd_fixed32(&c->r, &v)) != WA_RD_OK) return rd_fail(c, s);
-        if (!push(c, WA_F32)) return false;
-        in = emit_producer(c, IR_CONST32, false);
-        in->a = v;
-        in->c = c->stk[c->nstk - 1].home;
+        return push_const(c, WA_F32, v);
     } else {
         uint64_t v;
         if ((s = wa_rd_fixed64(&c->r, &v)) != WA_RD_OK) return rd_fail(c, s);
-        if (!push(c, WA_F64)) return false;
-        in = emit_producer(c, IR_CONST64, true);
-        in->k = v;
-        in->a = c->stk[c->nstk - 1].home;
+        return push_const(c, WA_F64, v);
     }
-    return true;
 }
 
 static bool do_block(cc *c, uint8_t op)
@@ -884,9 +1013,12 @@ static bool do_block(cc *c, uint8_t op)
     if (reachable(c)) materialize_all(c);
     int32_t else_br = -1;
     if (op == 0x04 && reachable(c)) {
-        wa_instr *in = emit(c, IR_BR_UNLESS);
-        in->a = cond.slot;
-        else_br = (int32_t)c->ncode - 1;
+        wa_instr *in = fuse_cmp(c, &cond, true);
+        if (!in) {
+            in = emit(c, IR_BR_UNLESS);
+            in->a = cond.slot;
+        }
+        else_br = (int32_t)(in - c->code);
     }
     c->nstk -= np;
     c->hslots = np ? c->stk[c->nstk].home - c->nlocal_slots : c->hslots;
@@ -1181,6 +1313,9 @@ wa_status wa_compile_func(const wa_module *m, uint32_t def_idx, wa_error *err)
         fd->code = c.code;
         fd->ncode = c.ncode;
         c.code = NULL;
+        static int dump = -1;
+        if (dump < 0) dump = getenv("APRON_DUMP_IR") != NULL;
+        if (dump) wa_dump_code(stderr, fd, m->nfunc_imports + def_idx);
     }
     free(c.code);
     free(c.stk);

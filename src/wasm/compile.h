@@ -8,9 +8,13 @@
 typedef enum {
 #define NUM(byte, name, kind, t1, tr) IR_##name,
 #define OP(name) IR_##name,
+#define IMM(name) IR_##name##_I,
+#define BRCMP(name) IR_BR_##name, IR_BR_##name##_I,
 #include "irops.def"
 #undef NUM
 #undef OP
+#undef IMM
+#undef BRCMP
     IR_COUNT
 } wa_irop;
 
@@ -30,5 +34,9 @@ typedef struct wa_instr {
 
 /* interp.c: the handler address of each IR operation (labels of the threaded loop). */
 const void *const *wa_interp_handlers(void);
+
+#include <stdio.h>
+/* dump.c: prints fd's code (APRON_DUMP_IR=1 makes compile.c call it). */
+void wa_dump_code(FILE *out, const wa_funcdef *fd, uint32_t index);
 
 #endif

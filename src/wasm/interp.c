@@ -159,9 +159,13 @@ static wa_status run(wa_exec *ex, wa_func *entry, wa_slot *fp, wa_error *err)
     static const void *const handlers[IR_COUNT] = {
 #define NUM(byte, name, kind, t1, tr) [IR_##name] = &&L_##name,
 #define OP(name) [IR_##name] = &&L_##name,
+#define IMM(name) [IR_##name##_I] = &&L_##name##_I,
+#define BRCMP(name) [IR_BR_##name] = &&L_BR_##name, [IR_BR_##name##_I] = &&L_BR_##name##_I,
 #include "irops.def"
 #undef NUM
 #undef OP
+#undef IMM
+#undef BRCMP
     };
     if (!ex) {
         g_handlers = handlers;
@@ -533,27 +537,7 @@ L_ELEM_DROP:
     }
     /* comparisons write a whole slot so that a later i64 read of an i32 result is still exact */
     UN(I32_EQZ, uint32_t, i32, i64, x == 0)
-    BIN(I32_EQ, uint32_t, i32, i64, x == y)
-    BIN(I32_NE, uint32_t, i32, i64, x != y)
-    BIN(I32_LT_S, int32_t, i32, i64, x < y)
-    BIN(I32_LT_U, uint32_t, i32, i64, x < y)
-    BIN(I32_GT_S, int32_t, i32, i64, x > y)
-    BIN(I32_GT_U, uint32_t, i32, i64, x > y)
-    BIN(I32_LE_S, int32_t, i32, i64, x <= y)
-    BIN(I32_LE_U, uint32_t, i32, i64, x <= y)
-    BIN(I32_GE_S, int32_t, i32, i64, x >= y)
-    BIN(I32_GE_U, uint32_t, i32, i64, x >= y)
     UN(I64_EQZ, uint64_t, i64, i64, x == 0)
-    BIN(I64_EQ, uint64_t, i64, i64, x == y)
-    BIN(I64_NE, uint64_t, i64, i64, x != y)
-    BIN(I64_LT_S, int64_t, i64, i64, x < y)
-    BIN(I64_LT_U, uint64_t, i64, i64, x < y)
-    BIN(I64_GT_S, int64_t, i64, i64, x > y)
-    BIN(I64_GT_U, uint64_t, i64, i64, x > y)
-    BIN(I64_LE_S, int64_t, i64, i64, x <= y)
-    BIN(I64_LE_U, uint64_t, i64, i64, x <= y)
-    BIN(I64_GE_S, int64_t, i64, i64, x >= y)
-    BIN(I64_GE_U, uint64_t, i64, i64, x >= y)
     BIN(F32_EQ, float, f32, i64, x == y)
     BIN(F32_NE, float, f32, i64, x != y)
     BIN(F32_LT, float, f32, i64, x < y)
@@ -570,17 +554,6 @@ L_ELEM_DROP:
     UN(I32_CLZ, uint32_t, i32, i64, x ? (uint32_t)__builtin_clz(x) : 32)
     UN(I32_CTZ, uint32_t, i32, i64, x ? (uint32_t)__builtin_ctz(x) : 32)
     UN(I32_POPCNT, uint32_t, i32, i64, (uint32_t)__builtin_popcount(x))
-    BIN(I32_ADD, uint32_t, i32, i64, (uint32_t)(x + y))
-    BIN(I32_SUB, uint32_t, i32, i64, (uint32_t)(x - y))
-    BIN(I32_MUL, uint32_t, i32, i64, (uint32_t)(x * y))
-    BIN(I32_AND, uint32_t, i32, i64, x & y)
-    BIN(I32_OR, uint32_t, i32, i64, x | y)
-    BIN(I32_XOR, uint32_t, i32, i64, x ^ y)
-    BIN(I32_SHL, uint32_t, i32, i64, (uint32_t)(x << (y & 31)))
-    BIN(I32_SHR_S, int32_t, i32, i64, (uint32_t)(x >> (y & 31)))
-    BIN(I32_SHR_U, uint32_t, i32, i64, x >> (y & 31))
-    BIN(I32_ROTL, uint32_t, i32, i64, rotl32(x, y))
-    BIN(I32_ROTR, uint32_t, i32, i64, rotr32(x, y))
 L_I32_DIV_S: {
     int32_t x = (int32_t)S(ip->a).i32, y = (int32_t)S(ip->b).i32;
     if (y == 0) TRAP(WA_TRAP_DIV_ZERO);
@@ -610,17 +583,6 @@ L_I32_REM_U: {
     UN(I64_CLZ, uint64_t, i64, i64, x ? (uint64_t)__builtin_clzll(x) : 64)
     UN(I64_CTZ, uint64_t, i64, i64, x ? (uint64_t)__builtin_ctzll(x) : 64)
     UN(I64_POPCNT, uint64_t, i64, i64, (uint64_t)__builtin_popcountll(x))
-    BIN(I64_ADD, uint64_t, i64, i64, x + y)
-    BIN(I64_SUB, uint64_t, i64, i64, x - y)
-    BIN(I64_MUL, uint64_t, i64, i64, x * y)
-    BIN(I64_AND, uint64_t, i64, i64, x & y)
-    BIN(I64_OR, uint64_t, i64, i64, x | y)
-    BIN(I64_XOR, uint64_t, i64, i64, x ^ y)
-    BIN(I64_SHL, uint64_t, i64, i64, x << (y & 63))
-    BIN(I64_SHR_S, int64_t, i64, i64, (uint64_t)(x >> (y & 63)))
-    BIN(I64_SHR_U, uint64_t, i64, i64, x >> (y & 63))
-    BIN(I64_ROTL, uint64_t, i64, i64, rotl64(x, y))
-    BIN(I64_ROTR, uint64_t, i64, i64, rotr64(x, y))
 L_I64_DIV_S: {
     int64_t x = (int64_t)S(ip->a).i64, y = (int64_t)S(ip->b).i64;
     if (y == 0) TRAP(WA_TRAP_DIV_ZERO);
@@ -722,6 +684,89 @@ L_I64_REM_U: {
     UN(I64_EXTEND8_S, uint64_t, i64, i64, (uint64_t)(int64_t)(int8_t)x)
     UN(I64_EXTEND16_S, uint64_t, i64, i64, (uint64_t)(int64_t)(int16_t)x)
     UN(I64_EXTEND32_S, uint64_t, i64, i64, (uint64_t)(int64_t)(int32_t)x)
+
+/* Integer binary operations that also have an immediate form (irops.def IMM) and comparisons
+ * that also fuse with a branch (BRCMP): listed once, expanded into every form. */
+#define INT_ARITH(X)                                                                               \
+    X(I32_ADD, uint32_t, i32, (uint32_t)(x + y))                                                   \
+    X(I32_SUB, uint32_t, i32, (uint32_t)(x - y))                                                   \
+    X(I32_MUL, uint32_t, i32, (uint32_t)(x * y))                                                   \
+    X(I32_AND, uint32_t, i32, x & y)                                                               \
+    X(I32_OR, uint32_t, i32, x | y)                                                                \
+    X(I32_XOR, uint32_t, i32, x ^ y)                                                               \
+    X(I32_SHL, uint32_t, i32, (uint32_t)(x << (y & 31)))                                           \
+    X(I32_SHR_S, int32_t, i32, (uint32_t)(x >> (y & 31)))                                          \
+    X(I32_SHR_U, uint32_t, i32, x >> (y & 31))                                                     \
+    X(I32_ROTL, uint32_t, i32, rotl32(x, y))                                                       \
+    X(I32_ROTR, uint32_t, i32, rotr32(x, y))                                                       \
+    X(I64_ADD, uint64_t, i64, x + y)                                                               \
+    X(I64_SUB, uint64_t, i64, x - y)                                                               \
+    X(I64_MUL, uint64_t, i64, x * y)                                                               \
+    X(I64_AND, uint64_t, i64, x & y)                                                               \
+    X(I64_OR, uint64_t, i64, x | y)                                                                \
+    X(I64_XOR, uint64_t, i64, x ^ y)                                                               \
+    X(I64_SHL, uint64_t, i64, x << (y & 63))                                                       \
+    X(I64_SHR_S, int64_t, i64, (uint64_t)(x >> (y & 63)))                                          \
+    X(I64_SHR_U, uint64_t, i64, x >> (y & 63))                                                     \
+    X(I64_ROTL, uint64_t, i64, rotl64(x, y))                                                       \
+    X(I64_ROTR, uint64_t, i64, rotr64(x, y))
+#define INT_CMP(X)                                                                                 \
+    X(I32_EQ, uint32_t, i32, x == y)                                                               \
+    X(I32_NE, uint32_t, i32, x != y)                                                               \
+    X(I32_LT_S, int32_t, i32, x < y)                                                               \
+    X(I32_LT_U, uint32_t, i32, x < y)                                                              \
+    X(I32_GT_S, int32_t, i32, x > y)                                                               \
+    X(I32_GT_U, uint32_t, i32, x > y)                                                              \
+    X(I32_LE_S, int32_t, i32, x <= y)                                                              \
+    X(I32_LE_U, uint32_t, i32, x <= y)                                                             \
+    X(I32_GE_S, int32_t, i32, x >= y)                                                              \
+    X(I32_GE_U, uint32_t, i32, x >= y)                                                             \
+    X(I64_EQ, uint64_t, i64, x == y)                                                               \
+    X(I64_NE, uint64_t, i64, x != y)                                                               \
+    X(I64_LT_S, int64_t, i64, x < y)                                                               \
+    X(I64_LT_U, uint64_t, i64, x < y)                                                              \
+    X(I64_GT_S, int64_t, i64, x > y)                                                               \
+    X(I64_GT_U, uint64_t, i64, x > y)                                                              \
+    X(I64_LE_S, int64_t, i64, x <= y)                                                              \
+    X(I64_LE_U, uint64_t, i64, x <= y)                                                             \
+    X(I64_GE_S, int64_t, i64, x >= y)                                                              \
+    X(I64_GE_U, uint64_t, i64, x >= y)
+/* slot operands; immediate right operand (sign-extended from 32 bits) */
+#define INT_REG(NAME, T, F, EXPR)                                                                  \
+    L_##NAME : {                                                                                   \
+        T x = (T)S(ip->a).F, y = (T)S(ip->b).F;                                                    \
+        S(ip->c).i64 = (EXPR);                                                                     \
+        NEXT();                                                                                    \
+    }
+#define INT_IMM(NAME, T, F, EXPR)                                                                  \
+    L_##NAME##_I : {                                                                               \
+        T x = (T)S(ip->a).F, y = (T)(int32_t)ip->b;                                                \
+        S(ip->c).i64 = (EXPR);                                                                     \
+        NEXT();                                                                                    \
+    }
+/* compare and branch by b: right operand in slot c, or the constant c */
+#define BR_CMP(NAME, T, F, EXPR)                                                                   \
+    L_BR_##NAME : {                                                                                \
+        T x = (T)S(ip->a).F, y = (T)S(ip->c).F;                                                    \
+        if (EXPR) goto take_branch;                                                                \
+        NEXT();                                                                                    \
+    }                                                                                              \
+    L_BR_##NAME##_I : {                                                                            \
+        T x = (T)S(ip->a).F, y = (T)(int32_t)ip->c;                                                \
+        if (EXPR) goto take_branch;                                                                \
+        NEXT();                                                                                    \
+    }
+    INT_ARITH(INT_REG)
+    INT_ARITH(INT_IMM)
+    INT_CMP(INT_REG)
+    INT_CMP(INT_IMM)
+    INT_CMP(BR_CMP)
+take_branch: {
+    int32_t off = (int32_t)ip->b;
+    if (off < 0) CHECK_INTERRUPT();
+    ip += off;
+    DISPATCH();
+}
 
 trapped:
     ex->depth = base_depth - 1;
