@@ -1,0 +1,131 @@
+/* fn.c — a function: a waPC module loaded once and an ap_pool of its instances; runs the guest's
+ * "handler" operation with Tarmac's error texts (TARMAC.md §1.7). */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ap_pool_fn {
+    char *name;
+    ap_wapc_module *module;
+    ap_wapc_config cfg;
+    ap_pool *pool;
+};
+
+static void *fn_create(void *user, ap_errbuf *e)
+{
+    ap_pool_fn *fn = user;
+    ap_wapc_instance *inst = NULL;
+    ap_wapc_status st = ap_wapc_instance_new(fn->module, &fn->cfg, &inst, e);
+    return st == AP_WAPC_OK ? inst : NULL;
+}
+
+static void fn_destroy(void *user, void *inst)
+{
+    (void)user;
+    ap_wapc_instance_free(inst);
+}
+
+static const ap_pool_ops fn_ops = {fn_create, fn_destroy};
+
+static bool read_file(const char *path, ap_buf *out, ap_errbuf *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ap_errbuf_set(e, "unable to read wasm module file - open %s: %s", path, strerror(errno));
+        return false;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (!ap_buf_append(out, chunk, n)) {
+            fclose(f);
+            ap_errbuf_set(e, "unable to read wasm module file - out of memory");
+            return false;
+        }
+    bool err = ferror(f);
+    fclose(f);
+    if (err) ap_errbuf_set(e, "unable to read wasm module file - read %s failed", path);
+    return !err;
+}
+
+ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t pool_size,
+                               const ap_wapc_config *cfg, ap_pool_fn **out, ap_errbuf *e)
+{
+    if (!name || !*name || !filepath || !*filepath) {
+        ap_errbuf_set(e, "invalid module config: key and file cannot be empty");
+        return AP_POOL_CREATE_FAILED;
+    }
+    ap_pool_fn *fn = calloc(1, sizeof *fn);
+    ap_buf bytes = {0};
+    ap_errbuf we;
+    ap_pool_status st = AP_POOL_NOMEM;
+    if (!fn || !(fn->name = strdup(name))) goto fail;
+    fn->cfg = *cfg;
+    fn->cfg.name = fn->name;
+    st = AP_POOL_CREATE_FAILED;
+    if (!read_file(filepath, &bytes, e)) goto fail;
+    if (ap_wapc_module_load(bytes.data, bytes.len, &fn->module, &we) != AP_WAPC_OK) {
+        ap_errbuf_set(e, "unable to load module with wasm file %s - %s", filepath, we.msg);
+        goto fail;
+    }
+    ap_buf_free(&bytes);
+    st = AP_POOL_NOMEM;
+    if (!(fn->pool = ap_pool_new(pool_size, &fn_ops, fn))) goto fail;
+    /* One instance now, so that a guest that cannot start fails start-up. */
+    void *first;
+    if ((st = ap_pool_acquire(fn->pool, 0, &first, &we)) != AP_POOL_OK) {
+        ap_errbuf_set(e, "unable to create module pool for wasm file %s - %s", filepath, we.msg);
+        goto fail;
+    }
+    ap_pool_release(fn->pool, first, false);
+    *out = fn;
+    return AP_POOL_OK;
+fail:
+    if (st == AP_POOL_NOMEM) ap_errbuf_set(e, "out of memory loading function %s", name);
+    ap_buf_free(&bytes);
+    ap_pool_fn_free(fn);
+    return st;
+}
+
+ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
+                                  ap_buf *response, ap_errbuf *e)
+{
+    void *p;
+    ap_errbuf pe;
+    ap_pool_status ps = ap_pool_acquire(fn->pool, timeout_ms, &p, &pe);
+    if (ps == AP_POOL_TIMEOUT) {
+        ap_errbuf_set(e, "failed to execute wasm module - could not fetch module from pool - %s",
+                      pe.msg);
+        return AP_POOL_FN_BUSY;
+    }
+    if (ps != AP_POOL_OK) {
+        ap_errbuf_set(e, "failed to execute wasm module - could not fetch module from pool - %s",
+                      ps == AP_POOL_NOMEM ? "out of memory" : pe.msg);
+        return AP_POOL_FN_FAILED;
+    }
+    ap_wapc_instance *inst = p;
+    static const uint8_t op[] = "handler";
+    ap_wapc_status st =
+        ap_wapc_invoke(inst, (ap_bytes){op, sizeof op - 1}, payload, response, &pe);
+    bool broken = st == AP_WAPC_TRAP || ap_wapc_instance_poisoned(inst);
+    ap_pool_release(fn->pool, inst, broken);
+    if (st == AP_WAPC_OK) return AP_POOL_FN_OK;
+    ap_errbuf_set(e, "failed to execute wasm module - %s", pe.msg);
+    return AP_POOL_FN_FAILED;
+}
+
+const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }
+
+void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out) { ap_pool_get_stats(fn->pool, out); }
+
+void ap_pool_fn_free(ap_pool_fn *fn)
+{
+    if (!fn) return;
+    ap_pool_free(fn->pool);
+    ap_wapc_module_unref(fn->module);
+    free(fn->name);
+    free(fn);
+}

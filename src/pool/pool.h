@@ -1,0 +1,79 @@
+/* pool.h — per-function instance pools (TARMAC.md §1.4, §1.7): a function is a loaded waPC module
+ * plus a pool of up to pool_size instances, created lazily (Tarmac creates all of them at start;
+ * apron only the first, to fail early), lent to one caller at a time, waited for with a timeout.
+ * An instance that trapped is freed and replaced by a fresh one on a later acquire; it is never
+ * lent again (Tarmac returns it to the pool).
+ *
+ * Two layers: ap_pool is generic (create/destroy callbacks; unit-tested without wasm), and
+ * ap_pool_fn is a function on top of it (src/wapc/). pool → wapc → wasm. */
+#ifndef AP_POOL_H
+#define AP_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/errbuf.h"
+#include "wapc/wapc.h"
+
+typedef enum {
+    AP_POOL_OK = 0,
+    AP_POOL_TIMEOUT,       /* no instance became free in time */
+    AP_POOL_CREATE_FAILED, /* making a new instance failed; e says why */
+    AP_POOL_CLOSED,        /* the pool is shutting down */
+    AP_POOL_NOMEM,
+} ap_pool_status;
+
+typedef struct {
+    void *(*create)(void *user, ap_errbuf *e); /* a new instance, or NULL with e set */
+    void (*destroy)(void *user, void *inst);
+} ap_pool_ops;
+
+typedef struct ap_pool ap_pool;
+
+typedef struct {
+    size_t size;        /* maximum instances */
+    size_t live;        /* created and not destroyed (lent + idle + being created) */
+    size_t idle;
+    uint64_t created;   /* ever */
+    uint64_t discarded; /* released broken */
+    uint64_t timeouts;
+} ap_pool_stats;
+
+/* A pool of at most `size` instances (0 → 100). ops and user must outlive it. NULL on OOM. */
+ap_pool *ap_pool_new(size_t size, const ap_pool_ops *ops, void *user);
+/* Lends an instance: an idle one, else a new one while fewer than size live, else waits up to
+ * timeout_ms for a release. Any thread. *out only on AP_POOL_OK. */
+ap_pool_status ap_pool_acquire(ap_pool *p, int64_t timeout_ms, void **out, ap_errbuf *e);
+/* Gives an instance back; broken → it is destroyed and its slot freed for a new one. */
+void ap_pool_release(ap_pool *p, void *inst, bool broken);
+void ap_pool_get_stats(ap_pool *p, ap_pool_stats *out);
+/* Destroys the idle instances; every lent instance must have been released. NULL is a no-op. */
+void ap_pool_free(ap_pool *p);
+
+/* ---- Functions: a waPC module and its pool ---- */
+
+typedef struct ap_pool_fn ap_pool_fn;
+
+typedef enum {
+    AP_POOL_FN_OK = 0,
+    AP_POOL_FN_FAILED, /* the guest reported an error, trapped, or no instance was available;
+                          the text is Tarmac's (TARMAC.md §1.7) */
+    AP_POOL_FN_BUSY,   /* no instance within the timeout (also FAILED's wording) */
+} ap_pool_fn_status;
+
+/* Reads and compiles the module at `filepath` and makes its first instance (so a broken guest
+ * fails start-up). `cfg` is copied (its registry/wasi are borrowed: they must outlive the
+ * function); cfg->name is replaced by `name`. Errors use Tarmac's wording (§1.4). */
+ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t pool_size,
+                               const ap_wapc_config *cfg, ap_pool_fn **out, ap_errbuf *e);
+/* Runs the guest's "handler" operation with payload. OK: response receives the guest's bytes.
+ * FAILED/BUSY: e holds "failed to execute wasm module - …". Any thread. */
+ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
+                                  ap_buf *response, ap_errbuf *e);
+const char *ap_pool_fn_name(const ap_pool_fn *fn);
+void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out);
+void ap_pool_fn_free(ap_pool_fn *fn); /* no call may be running; NULL is a no-op */
+
+#endif
