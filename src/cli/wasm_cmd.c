@@ -1,12 +1,20 @@
-/* wasm_cmd.c — `apron wasm FILE.wasm [--invoke NAME [ARG...]]`: loads and instantiates one module
- * outside the server and calls one export, printing its results one per line (as
- * `wasmtime --invoke` does); without --invoke it runs `_start` if the module has one.
+/* wasm_cmd.c — `apron wasm [--env NAME=VALUE]... FILE.wasm [ARG...]` runs a WASI command module
+ * outside the server: WASI imports resolved (src/wasi/), argv = FILE then ARGs, `_start` called,
+ * guest stdout/stderr passed through to ours. Exit status: the guest's proc_exit code, 0 when
+ * `_start` returns (or is absent), 1 after a trap (message on stderr; wasmtime would die of a
+ * signal-like 134, we keep a plain failure status), 2 for usage errors. An import nothing
+ * provides is an error naming module.name.
  *
- * Imports are filled by a chain of resolvers; a function import nobody provides becomes a host
- * function that traps when called, so modules that merely declare imports still run. */
+ * `apron wasm FILE.wasm --invoke NAME [ARG...]` loads and instantiates the module and calls one
+ * export, printing its results one per line (as `wasmtime --invoke` does). WASI imports are
+ * resolved here too (argv = FILE), so reactor modules work; any other function import becomes a
+ * host function that traps when called, so modules that merely declare imports still run.
+ *
+ * Imports are filled by a chain of resolvers. */
 #include "cli.h"
 
 #include "apron/wasm.h"
+#include "wasi/wasi.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +29,8 @@ typedef struct {
     wa_store *store;
     wa_extern *imports;  /* [import count], zeroed: a NULL entry is unresolved */
     char (*unknown)[96]; /* [import count] trap messages of unresolved function imports */
+    ap_wasi *wasi;
+    bool strict;         /* an import nobody provides is an error (command mode) */
 } wasm_run;
 
 /* ---- Import resolution ---- */
@@ -30,12 +40,56 @@ typedef struct {
  * is an error: a missing import is wa_instance_new's to report. */
 typedef wa_status (*import_resolver)(wasm_run *r, wa_error *err);
 
+static wa_status oom(wa_error *err)
+{
+    if (err) {
+        memset(err, 0, sizeof *err);
+        err->status = WA_ENOMEM;
+        err->offset = UINT32_MAX;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
+    return WA_ENOMEM;
+}
+
+static wa_status unlinkable(wa_error *err, const char *module, const char *name, const char *why)
+{
+    memset(err, 0, sizeof *err);
+    err->status = WA_EUNLINKABLE;
+    err->offset = UINT32_MAX;
+    snprintf(err->msg, sizeof err->msg, "cannot link import %s.%s: %s", module, name, why);
+    return WA_EUNLINKABLE;
+}
+
+/* WASI preview1 (and wasi_unstable): a WASI import that is no WASI function or has another type
+ * is an error in every mode, not a trap-when-called stub. */
+static wa_status resolve_wasi(wasm_run *r, wa_error *err)
+{
+    uint32_t n = wa_module_import_count(r->module);
+    for (uint32_t i = 0; i < n; i++) {
+        wa_extern_kind kind;
+        const char *module, *name;
+        wa_functype ft;
+        wa_module_import_info(r->module, i, &module, &name, &kind);
+        if (r->imports[i].of.func || !ap_wasi_is_wasi_module(module))
+            continue;
+        if (kind != WA_EXTERN_FUNC || !wa_module_import_functype(r->module, i, &ft))
+            return unlinkable(err, module, name, "WASI provides functions only");
+        wa_func *f = ap_wasi_resolve(r->wasi, r->store, module, name, &ft);
+        if (!f)
+            return unlinkable(err, module, name, "no such WASI preview1 function, or not its type");
+        r->imports[i].kind = WA_EXTERN_FUNC;
+        r->imports[i].of.func = f;
+    }
+    return WA_OK;
+}
+
 static wa_status trap_unknown(wa_instance *caller, void *user, wa_slot *slots)
 {
     return wa_host_trap(WA_TRAP_HOST, user);
 }
 
-/* The last resort: every function import still missing traps when called. */
+/* The last resort: in command mode every import still missing is an error; with --invoke every
+ * function import still missing traps when called. */
 static wa_status resolve_unknown(wasm_run *r, wa_error *err)
 {
     uint32_t n = wa_module_import_count(r->module);
@@ -44,20 +98,16 @@ static wa_status resolve_unknown(wasm_run *r, wa_error *err)
         const char *module, *name;
         wa_functype ft;
         wa_module_import_info(r->module, i, &module, &name, &kind);
-        if (r->imports[i].of.func || kind != WA_EXTERN_FUNC ||
-            !wa_module_import_functype(r->module, i, &ft))
+        if (r->imports[i].of.func)
+            continue;
+        if (r->strict)
+            return unlinkable(err, module, name, "unknown import (apron wasm provides WASI only)");
+        if (kind != WA_EXTERN_FUNC || !wa_module_import_functype(r->module, i, &ft))
             continue;
         snprintf(r->unknown[i], sizeof r->unknown[i], "unknown import %s.%s called", module, name);
         wa_func *f = wa_func_new_host(r->store, &ft, trap_unknown, r->unknown[i]);
-        if (!f) {
-            if (err) {
-                memset(err, 0, sizeof *err);
-                err->status = WA_ENOMEM;
-                err->offset = UINT32_MAX;
-                snprintf(err->msg, sizeof err->msg, "out of memory");
-            }
-            return WA_ENOMEM;
-        }
+        if (!f)
+            return oom(err);
         r->imports[i].kind = WA_EXTERN_FUNC;
         r->imports[i].of.func = f;
     }
@@ -65,6 +115,7 @@ static wa_status resolve_unknown(wasm_run *r, wa_error *err)
 }
 
 static const import_resolver resolvers[] = {
+    resolve_wasi,
     resolve_unknown,
 };
 
@@ -73,10 +124,8 @@ static wa_status resolve_imports(wasm_run *r, wa_error *err)
     uint32_t n = wa_module_import_count(r->module);
     r->imports = calloc(n ? n : 1, sizeof *r->imports);
     r->unknown = calloc(n ? n : 1, sizeof *r->unknown);
-    if (!r->imports || !r->unknown) {
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-        return WA_ENOMEM;
-    }
+    if (!r->imports || !r->unknown)
+        return oom(err);
     for (size_t i = 0; i < sizeof resolvers / sizeof resolvers[0]; i++) {
         wa_status st = resolvers[i](r, err);
         if (st != WA_OK)
@@ -190,10 +239,12 @@ static void print_value(const wa_value *v)
 
 static int fail(const wasm_run *r, const wa_error *err)
 {
+    const char *what = err->status == WA_ETRAP ? "wasm trap: " : "";
     if (err->offset != UINT32_MAX)
-        fprintf(stderr, "apron: %s: %s (at byte %" PRIu32 ")\n", r->path, err->msg, err->offset);
+        fprintf(stderr, "apron: %s: %s%s (at byte %" PRIu32 ")\n", r->path, what, err->msg,
+                err->offset);
     else
-        fprintf(stderr, "apron: %s: %s\n", r->path, err->msg);
+        fprintf(stderr, "apron: %s: %s%s\n", r->path, what, err->msg);
     return 1;
 }
 
@@ -274,31 +325,73 @@ out:
     return rc;
 }
 
+static int usage(void)
+{
+    fprintf(stderr, "usage: apron wasm [--env NAME=VALUE]... FILE.wasm [ARG...]\n"
+                    "       apron wasm [--env NAME=VALUE]... FILE.wasm --invoke NAME [ARG...]\n");
+    return 2;
+}
+
 int ap_cli_wasm(int argc, char **argv)
 {
     const char *invoke_name = NULL;
     wasm_run r = {0};
+    /* --env strings, borrowed from argv */
+    const char **envp = calloc((size_t)argc, sizeof *envp);
+    uint32_t envc = 0;
+    if (!envp) {
+        fprintf(stderr, "apron: out of memory\n");
+        return 1;
+    }
     int i = 1;
     for (; i < argc && !r.path; i++) {
         if (strcmp(argv[i], "--invoke") == 0) {
             if (++i == argc)
                 break;
             invoke_name = argv[i];
+        } else if (strcmp(argv[i], "--env") == 0) {
+            if (++i == argc || !strchr(argv[i], '=') || argv[i][0] == '=') {
+                fprintf(stderr, "apron wasm: --env takes NAME=VALUE\n");
+                free(envp);
+                return 2;
+            }
+            envp[envc++] = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "apron wasm: unknown option '%s'\n", argv[i]);
+            free(envp);
             return 2;
         } else {
             r.path = argv[i];
         }
     }
-    /* After the file: `--invoke NAME` if not given before it, then the arguments. */
+    /* After the file: `--invoke NAME` if not given before it, then the arguments (of the export,
+     * or of the WASI program). */
     if (r.path && !invoke_name && i + 1 < argc && strcmp(argv[i], "--invoke") == 0) {
         invoke_name = argv[i + 1];
         i += 2;
     }
-    if (!r.path || (!invoke_name && i < argc)) {
-        fprintf(stderr, "usage: apron wasm FILE.wasm [--invoke NAME [ARG...]]\n");
-        return 2;
+    if (!r.path) {
+        free(envp);
+        return usage();
+    }
+    r.strict = !invoke_name;
+
+    /* The guest's argv: the file as given, then (command mode) the program's arguments. */
+    const char **gargv = calloc((size_t)argc + 1, sizeof *gargv);
+    uint32_t gargc = 0;
+    if (gargv) {
+        gargv[gargc++] = r.path;
+        for (int k = i; !invoke_name && k < argc; k++)
+            gargv[gargc++] = argv[k];
+    }
+    ap_wasi_config wcfg = {.argc = gargc, .argv = gargv, .envc = envc, .envp = envp};
+    ap_wasi_status wst = gargv ? ap_wasi_new(&wcfg, &r.wasi) : AP_WASI_ENOMEM;
+    free(gargv);
+    free(envp);
+    if (wst != AP_WASI_OK) {
+        fprintf(stderr, "apron: %s: %s\n", r.path,
+                wst == AP_WASI_EINVAL ? "arguments too large" : "out of memory");
+        return 1;
     }
 
     wa_error err = {.offset = UINT32_MAX};
@@ -308,12 +401,15 @@ int ap_cli_wasm(int argc, char **argv)
     uint8_t *bytes = read_file(r.path, &len);
     if (!bytes) {
         fprintf(stderr, "apron: %s: %s\n", r.path, strerror(errno ? errno : ENOMEM));
+        ap_wasi_free(r.wasi);
         return 1;
     }
     wa_status st = wa_module_load(bytes, len, &r.module, &err);
     free(bytes);
-    if (st != WA_OK)
+    if (st != WA_OK) {
+        ap_wasi_free(r.wasi);
         return fail(&r, &err);
+    }
     wa_instance *in = NULL;
     if (!(r.store = wa_store_new(NULL))) {
         snprintf(err.msg, sizeof err.msg, "out of memory");
@@ -331,6 +427,7 @@ int ap_cli_wasm(int argc, char **argv)
     }
     wa_store_free(r.store);
     wa_module_unref(r.module);
+    ap_wasi_free(r.wasi);
     free(r.imports);
     free(r.unknown);
     return rc;
