@@ -5,16 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `apron run FILE.wasm --op NAME ...`: one waPC invocation (run_cmd.c). */
+int ap_cli_run(int argc, char **argv);
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"wasm", ap_cli_wasm},
+    {"run", ap_cli_run},
 };
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: apron wasm FILE.wasm [--invoke NAME [ARG...]]\n");
+    fprintf(stderr, "usage: apron wasm FILE.wasm [--invoke NAME [ARG...]]\n"
+                    "       apron run FILE.wasm --op NAME [--data TEXT | --data-file PATH]\n");
     return 2;
 }
 

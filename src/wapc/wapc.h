@@ -106,9 +106,10 @@ typedef struct {
     ap_wapc_log_fn log;                 /* NULL: one line "<name>: <msg>" on stderr */
     void *log_user;
     ap_wasi *wasi;                      /* borrowed, must outlive the instance; resolves WASI
-                                           imports. NULL: WASI calls answer ENOSYS, except
-                                           proc_exit (exits the guest) */
-    wa_limits limits;                   /* engine limits of the instance's store (0 = default) */
+                                           imports. NULL: the instance makes its own with
+                                           ap_wasi_new(NULL) (no args/env, output to fd 1/2) */
+    wa_limits limits;                   /* engine limits of the instance's store (0 = default;
+                                           max_memory_pages defaults to 4096 = 256 MiB here) */
     uint32_t max_host_calls;            /* per invocation; exceeding it traps the guest
                                            ("host call limit exceeded"). 0 = 1,000,000 */
     bool tarmac_texts;                  /* Tarmac wording (TARMAC.md §1.5): a trap is "error
