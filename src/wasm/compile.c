@@ -1096,6 +1096,7 @@ static bool compile_body(cc *c, const wa_sig *sig)
             uint32_t x;
             if (!rd_u32(c, &x)) return false;
             if (x >= c->m->nfuncs) INVALID("unknown function");
+            if (c->m->func_type[x] >= c->m->ntypes) INVALID("unknown type");
             const wa_sig *s = c->m->types[c->m->func_type[x]];
             if (!do_call(c, s, x < c->m->nfunc_imports ? IR_CALL_IMPORT : IR_CALL, x, 0, 0, 0))
                 return false;
