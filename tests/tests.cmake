@@ -64,3 +64,6 @@ add_test(NAME spectest
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/run.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(spectest PROPERTIES LABELS spec TIMEOUT 1800)
+
+include(${CMAKE_CURRENT_SOURCE_DIR}/tests/guests/guests.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/integration.cmake)
