@@ -5,6 +5,7 @@
 #   make spectest   build, spec suite only (SPECTEST="i32 address" runs just those scripts)
 #   make asan       the same tests in build-asan/, with AddressSanitizer + UBSan
 #   make check-ci   what CI runs after installing packages: -Werror build, test, asan
+#   make bench      engine workloads (shared bench/engines) under build/apron wasm, with peers
 # CMAKE_ARGS are passed when a build folder is first configured.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -14,7 +15,7 @@ SPECTEST ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 
-.PHONY: fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
+.PHONY: bench fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -65,3 +66,23 @@ fuzz-engine: $(FUZZ_BUILD)/build.ninja spectest
 	  $(FUZZ_BUILD)/corpus-engine $(FUZZ_BUILD)/seeds-engine
 
 fuzz: fuzz-engine
+
+# ---- Benchmarks ----
+# The engine workloads live in the shared folder (bench/engines: eight C programs, their Makefile
+# and runbench.py); nothing is copied. They are built into $(BUILD)/bench/{native,wasm} and timed
+# natively, under `$(BUILD)/apron wasm` (column "ours") and under whichever peers runbench.py
+# finds (node, and wasm3/WAMR under $$ANCHORS). BENCH_QUICK=1: ~1/10 of the work, one run each.
+# BENCH_ARGS go to runbench.py (e.g. BENCH_ARGS="--bench fib,sieve --skip node").
+APRON_SHARED ?= $(firstword $(wildcard ../shared /work/shared))
+BENCH_ENGINES_DIR ?= $(APRON_SHARED)/bench/engines
+BENCH_QUICK ?=
+BENCH_ARGS ?=
+
+bench: all
+	@if [ ! -f "$(BENCH_ENGINES_DIR)/runbench.py" ]; then \
+	  echo "bench: no workloads at '$(BENCH_ENGINES_DIR)' (set APRON_SHARED to the shared folder)"; \
+	  exit 1; fi
+	@$(MAKE) --no-print-directory -s -C "$(BENCH_ENGINES_DIR)" BUILD="$(abspath $(BUILD))/bench"
+	@ENGINE="$(abspath $(BUILD))/apron wasm" python3 "$(BENCH_ENGINES_DIR)/runbench.py" \
+	  --build "$(abspath $(BUILD))/bench" $(if $(filter 1,$(BENCH_QUICK)),--size quick -n 1) \
+	  $(BENCH_ARGS)
