@@ -51,3 +51,18 @@ foreach(src IN LISTS example_sources)
   list(APPEND example_outputs ${out})
 endforeach()
 add_custom_target(guest_examples ALL DEPENDS ${example_outputs})
+
+# Smoke tests: the examples that need no capability run through `apron run` (label unit, so
+# `make test` runs them). PASS_REGULAR_EXPRESSION ignores the exit status, so "fail" can pass.
+function(apron_example_test name wasm op data expect)
+  add_test(NAME examples/${name}
+    COMMAND $<TARGET_FILE:apron> run ${CMAKE_BINARY_DIR}/examples/${wasm} --op ${op} --data ${data})
+  set_tests_properties(examples/${name} PROPERTIES
+    LABELS unit TIMEOUT 30 PASS_REGULAR_EXPRESSION "${expect}")
+endfunction()
+if(TARGET apron)
+  apron_example_test(hello hello.wasm hello world "^Hello, world\n?$")
+  apron_example_test(hello_fail hello.wasm fail x "^this is a test error\n$")
+  apron_example_test(hello_unknown hello.wasm nope x "Could not find function \"nope\"")
+  apron_example_test(reverse reverse.wasm reverse "héllo wörld" "^dlröw olléh\n?$")
+endif()
