@@ -6,4 +6,8 @@
 /* `apron wasm FILE.wasm [--invoke NAME [ARG...]]`: runs one module (wasm_cmd.c). */
 int ap_cli_wasm(int argc, char **argv);
 
+/* `apron serve [--config FILE] [--listen ADDR:PORT] [--functions TARMAC.JSON]`: the function
+ * server (serve.c). */
+int ap_cli_serve(int argc, char **argv);
+
 #endif

@@ -13,6 +13,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"wasm", ap_cli_wasm},
+    {"serve", ap_cli_serve},
     {"run", ap_cli_run},
 };
 

@@ -1,0 +1,546 @@
+/* server.c — the listener of http.h: libmicrohttpd with internal epoll threads, suspend/resume
+ * hand-off to wasm worker threads, route semantics of TARMAC.md §2.2–2.6, body limit (413),
+ * connection timeout and header memory limit, TLS and mutual TLS (enforced here: MHD only asks
+ * for the client certificate). */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/metrics.h"
+
+typedef enum { REQ_NEW, REQ_BODY, REQ_RUNNING, REQ_DONE } req_state;
+
+typedef struct request {
+    struct request *next; /* worker queue */
+    struct ap_http *h;
+    struct MHD_Connection *conn;
+    req_state state;
+    long long start_ns;
+    char *method, *path;
+    ap_router_match match;
+    bool routed;     /* went through the middleware: Server header, metric */
+    bool too_large;
+    bool keep_body;  /* POST and PUT carry the payload (TARMAC.md §2.5.2) */
+    ap_buf body;
+    /* Worker's result. */
+    unsigned status;
+    ap_buf out;
+} request;
+
+struct ap_http {
+    ap_http_config cfg;
+    struct MHD_Daemon *d;
+    char address[80];
+    char *tls_cert, *tls_key, *tls_ca;
+    atomic_long inflight;  /* requests between the first call and completion */
+    atomic_long running;   /* queued or on a worker */
+    /* Worker queue. */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    request *qhead, *qtail;
+    bool stopping;
+    pthread_t *workers;
+    size_t nworkers;
+};
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- Responses ---- */
+
+static enum MHD_Result send_bytes(request *rq, unsigned status, const void *data, size_t len,
+                                  const char *ctype, bool owned)
+{
+    struct MHD_Response *resp;
+    if (len == 0) {
+        if (owned) free((void *)data);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(len, (void *)data,
+                                               owned ? MHD_RESPMEM_MUST_FREE
+                                                     : MHD_RESPMEM_MUST_COPY);
+    }
+    if (!resp) return MHD_NO;
+    if (rq->routed) MHD_add_response_header(resp, "Server", "tarmac");
+    if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (status == 404 || status == 405) {
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    }
+    if ((status == 405 || (status == 200 && rq->match.allow[0])) && rq->match.allow[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->match.allow);
+    rq->status = status;
+    enum MHD_Result r = MHD_queue_response(rq->conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result send_text(request *rq, unsigned status, const char *text)
+{
+    return send_bytes(rq, status, text, strlen(text),
+                      *text ? "text/plain; charset=utf-8" : NULL, false);
+}
+
+/* ---- Functions, on worker threads ---- */
+
+static ap_pool_fn *find_fn(ap_http *h, const char *name)
+{
+    for (size_t i = 0; i < h->cfg.nfns; i++)
+        if (strcmp(ap_pool_fn_name(h->cfg.fns[i]), name) == 0) return h->cfg.fns[i];
+    return NULL;
+}
+
+static void run_function(ap_http *h, request *rq)
+{
+    const char *name = rq->match.function;
+    char route[300];
+    snprintf(route, sizeof route, "%s:handler", name);
+    long long t0 = now_ns();
+    ap_pool_fn *fn = find_fn(h, name);
+    ap_errbuf e;
+    if (!fn) {
+        ap_errbuf_set(&e, "unable to load wasi environment - module not found");
+        rq->status = 500;
+    } else {
+        ap_bytes payload = {rq->body.data, rq->keep_body ? rq->body.len : 0};
+        ap_pool_fn_status st =
+            ap_pool_fn_call(fn, payload, h->cfg.settings->pool_wait_timeout_ms, &rq->out, &e);
+        rq->status = st == AP_POOL_FN_OK ? 200 : st == AP_POOL_FN_BUSY ? 503 : 500;
+    }
+    ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, route, (double)((now_ns() - t0) / 1000000));
+    if (rq->status == 200) {
+        AP_LOG(AP_LOG_DEBUG, "WASM Module Executed successfully", AP_LSTR("module", name),
+               AP_LSTR("handler", "handler"), AP_LINT("duration_ms", (now_ns() - t0) / 1000000));
+    } else {
+        AP_LOG(AP_LOG_DEBUG, "Error executing WASM module", AP_LSTR("error", e.msg));
+        /* TARMAC.md §2.5.5: the guest's bytes if any (never, in practice), else the error. */
+        ap_buf_reset(&rq->out);
+        ap_buf_append_str(&rq->out, e.msg);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    ap_http *h = arg;
+    for (;;) {
+        pthread_mutex_lock(&h->qlock);
+        while (!h->qhead && !h->stopping)
+            pthread_cond_wait(&h->qcond, &h->qlock);
+        request *rq = h->qhead;
+        if (!rq) {
+            pthread_mutex_unlock(&h->qlock);
+            return NULL;
+        }
+        h->qhead = rq->next;
+        if (!h->qhead) h->qtail = NULL;
+        pthread_mutex_unlock(&h->qlock);
+        run_function(h, rq);
+        rq->state = REQ_DONE;
+        atomic_fetch_sub(&h->running, 1);
+        MHD_resume_connection(rq->conn);
+    }
+}
+
+static void enqueue(ap_http *h, request *rq)
+{
+    atomic_fetch_add(&h->running, 1);
+    pthread_mutex_lock(&h->qlock);
+    rq->next = NULL;
+    if (h->qtail)
+        h->qtail->next = rq;
+    else
+        h->qhead = rq;
+    h->qtail = rq;
+    pthread_cond_signal(&h->qcond);
+    pthread_mutex_unlock(&h->qlock);
+}
+
+/* ---- Built-in handlers, on MHD threads ---- */
+
+static enum MHD_Result serve_builtin(ap_http *h, request *rq)
+{
+    const ap_settings *s = h->cfg.settings;
+    switch (rq->match.kind) {
+    case AP_HANDLER_HEALTH: return send_text(rq, 200, "");
+    case AP_HANDLER_READY: return send_text(rq, s->enable_maintenance_mode ? 503 : 200, "");
+    case AP_HANDLER_METRICS: {
+        ap_buf out = {0};
+        if (!ap_metrics_write(&out)) {
+            ap_buf_free(&out);
+            return send_text(rq, 500, "out of memory");
+        }
+        size_t len = out.len;
+        return send_bytes(rq, 200, out.data, len, "text/plain; version=0.0.4; charset=utf-8",
+                          true);
+    }
+    case AP_HANDLER_WASM: break;
+    }
+    return send_text(rq, 500, "internal error");
+}
+
+/* With enable_pprof, apron's own statistics as JSON (TARMAC.md §11.7). */
+static enum MHD_Result serve_debug(ap_http *h, request *rq)
+{
+    ap_buf out = {0};
+    bool ok = ap_buf_printf(&out, "{\"inflight\":%ld,\"running\":%ld,\"functions\":[",
+                            atomic_load(&h->inflight), atomic_load(&h->running));
+    for (size_t i = 0; i < h->cfg.nfns; i++) {
+        ap_pool_stats st;
+        ap_pool_fn_stats(h->cfg.fns[i], &st);
+        ok &= ap_buf_printf(&out,
+                            "%s{\"name\":\"%s\",\"pool_size\":%zu,\"live\":%zu,\"idle\":%zu,"
+                            "\"created\":%llu,\"discarded\":%llu,\"timeouts\":%llu}",
+                            i ? "," : "", ap_pool_fn_name(h->cfg.fns[i]), st.size, st.live,
+                            st.idle, (unsigned long long)st.created,
+                            (unsigned long long)st.discarded, (unsigned long long)st.timeouts);
+    }
+    ok &= ap_buf_append_str(&out, "]}\n");
+    if (!ok) {
+        ap_buf_free(&out);
+        return send_text(rq, 500, "out of memory");
+    }
+    size_t len = out.len;
+    return send_bytes(rq, 200, out.data, len, "application/json", true);
+}
+
+/* Mutual TLS (TARMAC.md §2.1): libmicrohttpd requests the certificate; verifying it, and
+ * requiring it unless ignore_client_cert, is ours. False → drop the connection. */
+static bool client_cert_ok(ap_http *h, struct MHD_Connection *conn)
+{
+    const ap_settings *s = h->cfg.settings;
+    if (!s->enable_tls || !s->ca_file[0]) return true;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session) return false;
+    gnutls_session_t session = ci->tls_session;
+    unsigned int n = 0;
+    if (!gnutls_certificate_get_peers(session, &n) || n == 0) return s->ignore_client_cert;
+    unsigned int status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS) return false;
+    return status == 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    ap_http *h = cls;
+    request *rq = *con_cls;
+    const ap_settings *s = h->cfg.settings;
+    if (!rq) {
+        if (!client_cert_ok(h, conn)) {
+            AP_LOG(AP_LOG_DEBUG, "client certificate missing or not trusted",
+                   AP_LSTR("path", url));
+            return MHD_NO;
+        }
+        rq = calloc(1, sizeof *rq);
+        if (!rq) return MHD_NO;
+        rq->h = h;
+        rq->conn = conn;
+        rq->start_ns = now_ns();
+        rq->method = strdup(method);
+        rq->path = strdup(url);
+        *con_cls = rq;
+        atomic_fetch_add(&h->inflight, 1);
+        if (!rq->method || !rq->path) return MHD_NO;
+        rq->keep_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->max_request_body_size) {
+            rq->routed = true;
+            return send_text(rq, 413, "request body too large\n");
+        }
+        if (strstr(url, "debug/pprof") || strncmp(url, "/debug/", 7) == 0) {
+            rq->routed = true;
+            if (!s->enable_pprof) return send_text(rq, 403, "");
+            return serve_debug(h, rq);
+        }
+        switch (ap_router_match_request(h->cfg.router, method, url, &rq->match)) {
+        case AP_ROUTER_NOT_FOUND: return send_text(rq, 404, "404 page not found\n");
+        case AP_ROUTER_METHOD_NOT_ALLOWED: return send_text(rq, 405, "Method Not Allowed\n");
+        case AP_ROUTER_OPTIONS: return send_text(rq, 200, "");
+        case AP_ROUTER_FOUND: break;
+        }
+        rq->routed = true;
+        rq->state = REQ_BODY;
+        return MHD_YES;
+    }
+    if (rq->state == REQ_BODY && *upload_data_size) {
+        if (!rq->too_large) {
+            if (rq->body.len + *upload_data_size > (uint64_t)s->max_request_body_size)
+                rq->too_large = true;
+            else if (rq->keep_body && !ap_buf_append(&rq->body, upload_data, *upload_data_size))
+                return MHD_NO;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->state == REQ_BODY) {
+        if (rq->too_large) return send_text(rq, 413, "request body too large\n");
+        if (rq->match.kind != AP_HANDLER_WASM) return serve_builtin(h, rq);
+        rq->state = REQ_RUNNING;
+        MHD_suspend_connection(conn);
+        enqueue(h, rq);
+        return MHD_YES;
+    }
+    if (rq->state == REQ_DONE) {
+        unsigned status = rq->status;
+        size_t len = rq->out.len;
+        const char *ctype = ap_http_sniff(rq->out.data, len);
+        uint8_t *data = rq->out.data;
+        rq->out = (ap_buf){0};
+        return send_bytes(rq, status, data, len, ctype, true);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    ap_http *h = cls;
+    request *rq = *con_cls;
+    if (!rq) return;
+    double ms = (double)((now_ns() - rq->start_ns) / 1000000);
+    if (rq->routed && rq->path) ap_metrics_observe(AP_METRIC_HTTP_SERVER, rq->path, ms);
+    AP_LOG(AP_LOG_DEBUG, "HTTP Request complete", AP_LSTR("method", rq->method),
+           AP_LSTR("path", rq->path), AP_LINT("status", rq->status),
+           AP_LINT("duration_ms", (long long)ms),
+           AP_LBOOL("completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK));
+    free(rq->method);
+    free(rq->path);
+    ap_buf_free(&rq->body);
+    ap_buf_free(&rq->out);
+    free(rq);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+/* ---- Start and stop ---- */
+
+static bool parse_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
+                         bool *v6, ap_errbuf *e)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon[1] == '\0') {
+        ap_errbuf_set(e, "listen address \"%s\" is not host:port", addr);
+        return false;
+    }
+    char host[256];
+    size_t hl = (size_t)(colon - addr);
+    if (hl >= sizeof host) hl = sizeof host - 1;
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *res;
+    int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+    if (rc != 0) {
+        ap_errbuf_set(e, "listen address \"%s\": %s", addr, gai_strerror(rc));
+        return false;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sl = res->ai_addrlen;
+    *v6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return true;
+}
+
+static char *slurp(const char *path, ap_errbuf *e, const char *what)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ap_errbuf_set(e, "unable to read %s %s - %s", what, path, strerror(errno));
+        return NULL;
+    }
+    ap_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ap_buf_append(&b, chunk, n);
+    fclose(f);
+    if (!b.data) {
+        ap_errbuf_set(e, "%s %s is empty", what, path);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    AP_LOG(AP_LOG_DEBUG, "libmicrohttpd", AP_LSTR("detail", msg));
+}
+
+static long cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+static void free_http(ap_http *h)
+{
+    if (!h) return;
+    free(h->tls_cert);
+    free(h->tls_key);
+    free(h->tls_ca);
+    free(h->workers);
+    pthread_mutex_destroy(&h->qlock);
+    pthread_cond_destroy(&h->qcond);
+    free(h);
+}
+
+static void stop_workers(ap_http *h)
+{
+    pthread_mutex_lock(&h->qlock);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->qcond);
+    pthread_mutex_unlock(&h->qlock);
+    for (size_t i = 0; i < h->nworkers; i++)
+        pthread_join(h->workers[i], NULL);
+    h->nworkers = 0;
+}
+
+ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf *e)
+{
+    const ap_settings *s = cfg->settings;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    bool v6;
+    if (!parse_listen(s->listen_addr, &ss, &sl, &v6, e)) return AP_HTTP_BAD_ADDRESS;
+    ap_http *h = calloc(1, sizeof *h);
+    if (!h) return AP_HTTP_NOMEM;
+    h->cfg = *cfg;
+    pthread_mutex_init(&h->qlock, NULL);
+    pthread_cond_init(&h->qcond, NULL);
+    ap_http_status st = AP_HTTP_TLS;
+    if (s->enable_tls) {
+        ap_errbuf te;
+        if (!(h->tls_cert = slurp(s->cert_file, &te, "certificate")) ||
+            !(h->tls_key = slurp(s->key_file, &te, "key"))) {
+            ap_errbuf_set(e, "unable to configure HTTPS server with certificate and key - %s",
+                          te.msg);
+            goto fail;
+        }
+        if (s->ca_file[0] && !(h->tls_ca = slurp(s->ca_file, &te, "ca file"))) {
+            ap_errbuf_set(e,
+                          "unable to configure HTTPS server with provided client certificate "
+                          "authority - %s",
+                          te.msg);
+            goto fail;
+        }
+        if (h->tls_ca && !strstr(h->tls_ca, "-----BEGIN CERTIFICATE-----")) {
+            ap_errbuf_set(e, "unable to load ca certificate: invalid PEM");
+            goto fail;
+        }
+    }
+    size_t nworkers = s->wasm_workers > 0 ? (size_t)s->wasm_workers : (size_t)(2 * cpus());
+    unsigned threads = s->http_threads > 0 ? (unsigned)s->http_threads : (unsigned)cpus();
+    h->workers = calloc(nworkers, sizeof *h->workers);
+    st = AP_HTTP_NOMEM;
+    if (!h->workers) goto fail;
+    for (; h->nworkers < nworkers; h->nworkers++)
+        if (pthread_create(&h->workers[h->nworkers], NULL, worker_main, h) != 0) goto fail;
+
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    if (s->enable_tls) flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[16];
+    size_t no = 0;
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                         s->http_idle_timeout > 0 ? s->http_idle_timeout : 0,
+                                         NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                         (intptr_t)(s->max_header_size > 4096 ? s->max_header_size
+                                                                               : 4096),
+                                         NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+    if (s->enable_tls) {
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+        opts[no++] = (struct MHD_OptionItem){
+            MHD_OPTION_HTTPS_PRIORITIES, 0,
+            "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+        if (h->tls_ca) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca};
+    }
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,
+                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!h->d) {
+        ap_errbuf_set(e, "unable to start %s Server - cannot listen on %s",
+                      s->enable_tls ? "HTTPS" : "HTTP", s->listen_addr);
+        st = AP_HTTP_LISTEN;
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0) {
+        if (bound.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&bound;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&bound;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+            port = ntohs(a->sin_port);
+        }
+    }
+    snprintf(h->address, sizeof h->address, v6 ? "[%s]:%u" : "%s:%u", host, port);
+    *out = h;
+    return AP_HTTP_OK;
+fail:
+    stop_workers(h);
+    free_http(h);
+    return st;
+}
+
+const char *ap_http_address(const ap_http *h) { return h->address; }
+
+unsigned ap_http_stop(ap_http *h, int64_t timeout_s)
+{
+    if (!h) return 0;
+    MHD_socket fd = MHD_quiesce_daemon(h->d); /* stop accepting */
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    long long deadline = now_ns() + timeout_s * 1000000000LL;
+    while (atomic_load(&h->running) > 0 && now_ns() < deadline)
+        usleep(5000);
+    unsigned cut = (unsigned)atomic_load(&h->running);
+    if (cut > 0) return cut; /* guests still running: the process exits under them */
+    /* Let resumed connections send their responses before closing everything. */
+    long long grace = now_ns() + 500000000LL;
+    while (atomic_load(&h->inflight) > 0 && now_ns() < grace)
+        usleep(5000);
+    MHD_stop_daemon(h->d);
+    stop_workers(h);
+    free_http(h);
+    return 0;
+}
