@@ -624,7 +624,7 @@ static void test_resolver(void **state)
     assert_int_equal(ap_wasi_new(NULL, &w), AP_WASI_OK);
     wa_store *s = wa_store_new(NULL);
     assert_non_null(s);
-    wa_valtype params[9], res[1] = {WA_I32};
+    wa_valtype params[10], res[1] = {WA_I32};
     for (size_t i = 0; i < sizeof all_functions / sizeof all_functions[0]; i++) {
         wa_functype ft = {.nparams = (uint32_t)strlen(all_functions[i].params),
                           .nresults = 1, .params = params, .results = res};
