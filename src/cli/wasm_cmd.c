@@ -30,7 +30,7 @@ typedef struct {
     wa_extern *imports;  /* [import count], zeroed: a NULL entry is unresolved */
     char (*unknown)[96]; /* [import count] trap messages of unresolved function imports */
     ap_wasi *wasi;
-    bool strict;         /* an import nobody provides is an error (command mode) */
+    bool strict; /* an import nobody provides is an error (command mode) */
 } wasm_run;
 
 /* ---- Import resolution ---- */

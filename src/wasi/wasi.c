@@ -75,8 +75,8 @@ bool ap_wasi_exit_code(const ap_wasi *w, int32_t *code)
 /* ---- args, environ ---- */
 
 /* The sizes: count to *count_ptr, buffer bytes to *size_ptr. */
-static uint32_t strings_sizes(wa_instance *caller, uint32_t count, uint32_t len,
-                              uint32_t count_ptr, uint32_t size_ptr)
+static uint32_t strings_sizes(wa_instance *caller, uint32_t count, uint32_t len, uint32_t count_ptr,
+                              uint32_t size_ptr)
 {
     uint8_t *pc = wasi_span(caller, count_ptr, 4);
     uint8_t *ps = wasi_span(caller, size_ptr, 4);

@@ -27,8 +27,8 @@ typedef struct ap_wasi ap_wasi;
 
 typedef enum {
     AP_WASI_OK = 0,
-    AP_WASI_ENOMEM,   /* an allocation failed */
-    AP_WASI_EINVAL,   /* arguments or environment larger than a guest can address (4 GiB) */
+    AP_WASI_ENOMEM, /* an allocation failed */
+    AP_WASI_EINVAL, /* arguments or environment larger than a guest can address (4 GiB) */
 } ap_wasi_status;
 
 /* Where guest output goes: fd is 1 or 2, [p, p+n) is the guest's bytes, borrowed for the call
@@ -38,11 +38,11 @@ typedef enum {
 typedef void (*ap_wasi_write_fn)(void *user, int fd, const uint8_t *p, size_t n);
 
 typedef struct {
-    uint32_t argc;            /* argv[0] is the program name the guest sees */
-    const char *const *argv;  /* copied by ap_wasi_new */
-    uint32_t envc;            /* 0: an empty environment */
-    const char *const *envp;  /* "NAME=value" strings, copied */
-    ap_wasi_write_fn write;   /* NULL: write(2) to the process's own fd 1 and 2 */
+    uint32_t argc;           /* argv[0] is the program name the guest sees */
+    const char *const *argv; /* copied by ap_wasi_new */
+    uint32_t envc;           /* 0: an empty environment */
+    const char *const *envp; /* "NAME=value" strings, copied */
+    ap_wasi_write_fn write;  /* NULL: write(2) to the process's own fd 1 and 2 */
     void *write_user;
 } ap_wasi_config;
 

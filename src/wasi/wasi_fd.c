@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#define WASI_IOVEC_SIZE 8      /* { u32 buf, u32 buf_len } */
-#define WASI_GATHER_MAX 4096   /* iovecs up to this total reach the sink in one call */
+#define WASI_IOVEC_SIZE 8    /* { u32 buf, u32 buf_len } */
+#define WASI_GATHER_MAX 4096 /* iovecs up to this total reach the sink in one call */
 
 static bool is_stdio(uint32_t fd)
 {

@@ -10,13 +10,13 @@
 
 struct ap_wasi {
     uint32_t argc, envc;
-    char *args;          /* argv strings back to back, each NUL-terminated; owned */
-    uint32_t args_len;   /* bytes in args */
-    char *env;           /* the same for the environment; owned */
+    char *args;        /* argv strings back to back, each NUL-terminated; owned */
+    uint32_t args_len; /* bytes in args */
+    char *env;         /* the same for the environment; owned */
     uint32_t env_len;
     ap_wasi_write_fn write;
     void *write_user;
-    atomic_llong exit;   /* -1: no proc_exit yet; else the code as uint32 */
+    atomic_llong exit; /* -1: no proc_exit yet; else the code as uint32 */
 };
 
 /* WASI errno values (preview1 `errno`; wasi_unstable uses the same numbers). */

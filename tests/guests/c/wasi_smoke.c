@@ -49,7 +49,9 @@ int main(int argc, char **argv)
     struct timespec res;
     int res_ok = clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0;
     printf("clock %s\n", rt > 1577836800ull * 1000000000u && m1 >= m0 && res_ok &&
-                                 ns(CLOCK_PROCESS_CPUTIME_ID) > 0 ? "ok" : "BAD");
+                                 ns(CLOCK_PROCESS_CPUTIME_ID) > 0
+                             ? "ok"
+                             : "BAD");
 
     /* 32 random bytes: not all zero, and two draws differ. */
     unsigned char r1[32] = {0}, r2[32] = {0}, zero[32] = {0};

@@ -53,8 +53,12 @@ static wa_module *load_guest(void)
 static wa_status run(wa_module *m, uint32_t argc, const char **argv, uint32_t envc,
                      const char **envp, capture *cap, wa_error *err)
 {
-    ap_wasi_config cfg = {.argc = argc, .argv = argv, .envc = envc, .envp = envp,
-                          .write = capture_write, .write_user = cap};
+    ap_wasi_config cfg = {.argc = argc,
+                          .argv = argv,
+                          .envc = envc,
+                          .envp = envp,
+                          .write = capture_write,
+                          .write_user = cap};
     ap_wasi *w;
     assert_int_equal(ap_wasi_new(&cfg, &w), AP_WASI_OK);
     wa_store *s = wa_store_new(NULL);

@@ -361,7 +361,7 @@ static void test_fd_fdstat_stdio(void **state)
     rig_open(&r, "fd_fdstat_get", "ii");
     memset(r.mem + 100, 0xee, 24);
     assert_int_equal(rig_call(&r, (uint64_t[]){1, 100}), E_SUCCESS);
-    assert_int_equal(r.mem[100], 2); /* character device */
+    assert_int_equal(r.mem[100], 2);          /* character device */
     assert_true(get64(&r, 108) & (1u << 6));  /* fd_write right */
     assert_false(get64(&r, 108) & (1u << 2)); /* no seek: isatty() holds */
     assert_int_equal(get64(&r, 116), 0);
@@ -514,7 +514,7 @@ static void test_poll_oneoff(void **state)
     assert_true(mono_ns() - t0 >= 20000000);
     assert_int_equal(get32(&r, 3000), 1);
     assert_int_equal(get64(&r, 2000), 0x1122334455667788ull);
-    assert_int_equal(r.mem[2000 + 8], 0); /* error */
+    assert_int_equal(r.mem[2000 + 8], 0);  /* error */
     assert_int_equal(r.mem[2000 + 10], 0); /* clock */
 
     /* absolute realtime in the past: at once */
@@ -601,20 +601,50 @@ static void test_proc_exit(void **state)
 static const struct {
     const char *name, *params;
 } all_functions[] = {
-    {"args_get", "ii"}, {"args_sizes_get", "ii"}, {"environ_get", "ii"},
-    {"environ_sizes_get", "ii"}, {"clock_res_get", "ii"}, {"clock_time_get", "iIi"},
-    {"fd_advise", "iIIi"}, {"fd_allocate", "iII"}, {"fd_close", "i"}, {"fd_datasync", "i"},
-    {"fd_fdstat_get", "ii"}, {"fd_fdstat_set_flags", "ii"}, {"fd_fdstat_set_rights", "iII"},
-    {"fd_filestat_get", "ii"}, {"fd_filestat_set_size", "iI"}, {"fd_filestat_set_times", "iIIi"},
-    {"fd_pread", "iiiIi"}, {"fd_prestat_get", "ii"}, {"fd_prestat_dir_name", "iii"},
-    {"fd_pwrite", "iiiIi"}, {"fd_read", "iiii"}, {"fd_readdir", "iiiIi"}, {"fd_renumber", "ii"},
-    {"fd_seek", "iIii"}, {"fd_sync", "i"}, {"fd_tell", "ii"}, {"fd_write", "iiii"},
-    {"path_create_directory", "iii"}, {"path_filestat_get", "iiiii"},
-    {"path_filestat_set_times", "iiiiIIi"}, {"path_link", "iiiiiii"},
-    {"path_open", "iiiiiIIii"}, {"path_readlink", "iiiiii"}, {"path_remove_directory", "iii"},
-    {"path_rename", "iiiiii"}, {"path_symlink", "iiiii"}, {"path_unlink_file", "iii"},
-    {"poll_oneoff", "iiii"}, {"proc_raise", "i"}, {"random_get", "ii"}, {"sched_yield", ""},
-    {"sock_accept", "iii"}, {"sock_recv", "iiiiii"}, {"sock_send", "iiiii"},
+    {"args_get", "ii"},
+    {"args_sizes_get", "ii"},
+    {"environ_get", "ii"},
+    {"environ_sizes_get", "ii"},
+    {"clock_res_get", "ii"},
+    {"clock_time_get", "iIi"},
+    {"fd_advise", "iIIi"},
+    {"fd_allocate", "iII"},
+    {"fd_close", "i"},
+    {"fd_datasync", "i"},
+    {"fd_fdstat_get", "ii"},
+    {"fd_fdstat_set_flags", "ii"},
+    {"fd_fdstat_set_rights", "iII"},
+    {"fd_filestat_get", "ii"},
+    {"fd_filestat_set_size", "iI"},
+    {"fd_filestat_set_times", "iIIi"},
+    {"fd_pread", "iiiIi"},
+    {"fd_prestat_get", "ii"},
+    {"fd_prestat_dir_name", "iii"},
+    {"fd_pwrite", "iiiIi"},
+    {"fd_read", "iiii"},
+    {"fd_readdir", "iiiIi"},
+    {"fd_renumber", "ii"},
+    {"fd_seek", "iIii"},
+    {"fd_sync", "i"},
+    {"fd_tell", "ii"},
+    {"fd_write", "iiii"},
+    {"path_create_directory", "iii"},
+    {"path_filestat_get", "iiiii"},
+    {"path_filestat_set_times", "iiiiIIi"},
+    {"path_link", "iiiiiii"},
+    {"path_open", "iiiiiIIii"},
+    {"path_readlink", "iiiiii"},
+    {"path_remove_directory", "iii"},
+    {"path_rename", "iiiiii"},
+    {"path_symlink", "iiiii"},
+    {"path_unlink_file", "iii"},
+    {"poll_oneoff", "iiii"},
+    {"proc_raise", "i"},
+    {"random_get", "ii"},
+    {"sched_yield", ""},
+    {"sock_accept", "iii"},
+    {"sock_recv", "iiiiii"},
+    {"sock_send", "iiiii"},
     {"sock_shutdown", "ii"},
 };
 
@@ -627,7 +657,9 @@ static void test_resolver(void **state)
     wa_valtype params[10], res[1] = {WA_I32};
     for (size_t i = 0; i < sizeof all_functions / sizeof all_functions[0]; i++) {
         wa_functype ft = {.nparams = (uint32_t)strlen(all_functions[i].params),
-                          .nresults = 1, .params = params, .results = res};
+                          .nresults = 1,
+                          .params = params,
+                          .results = res};
         for (uint32_t k = 0; k < ft.nparams; k++)
             params[k] = all_functions[i].params[k] == 'I' ? WA_I64 : WA_I32;
         const char *name = all_functions[i].name;
