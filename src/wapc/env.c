@@ -21,8 +21,8 @@ static void append_as_string(ap_wapc_instance *inst, wa_instance *caller, uint32
         ap_buf_append_str(out, "?");
         return;
     }
-    uint32_t bytes = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
-                     (uint32_t)hdr[3] << 24;
+    uint32_t bytes =
+        (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
     uint32_t units = bytes / 2;
     if (units > AS_STRING_MAX_UNITS)
         units = AS_STRING_MAX_UNITS;

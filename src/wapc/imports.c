@@ -92,8 +92,8 @@ static wa_status guest_request(wa_instance *caller, void *user, wa_slot *s)
     ap_wapc_instance *inst = user;
     if (!inst->call.active)
         return WA_OK; /* WAPC.md §2.1 OURS: outside an invocation, write nothing */
-    wa_status st = copy_out(inst, caller, "__guest_request", s[0].i32, inst->call.op.ptr,
-                            inst->call.op.len);
+    wa_status st =
+        copy_out(inst, caller, "__guest_request", s[0].i32, inst->call.op.ptr, inst->call.op.len);
     if (st != WA_OK)
         return st;
     return copy_out(inst, caller, "__guest_request", s[1].i32, inst->call.payload.ptr,
@@ -144,7 +144,8 @@ static wa_status host_call(wa_instance *caller, void *user, wa_slot *s)
     off[4] = sc->len;
     ap_bytes part[4];
     for (int i = 0; i < 4; i++)
-        part[i] = (ap_bytes){sc->data ? sc->data + off[i] : (const uint8_t *)"", off[i + 1] - off[i]};
+        part[i] =
+            (ap_bytes){sc->data ? sc->data + off[i] : (const uint8_t *)"", off[i + 1] - off[i]};
     ap_wapc_call call = {
         .binding = part[0],
         .namespace_ = part[1],

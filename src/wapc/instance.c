@@ -134,7 +134,8 @@ static ap_wapc_status start_up(ap_wapc_instance *inst, ap_errbuf *err)
     ap_wapc_status st = AP_WAPC_OK;
     if (m->has_initialize) {
         if (m->has_start) {
-            static const char warn[] = "exports both _initialize and _start: calling _initialize only";
+            static const char warn[] =
+                "exports both _initialize and _start: calling _initialize only";
             ap_wapc__log(inst, (const uint8_t *)warn, sizeof warn - 1);
         }
         st = run_init(inst, "_initialize", err);
@@ -164,7 +165,8 @@ ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg
     inst->registry = cfg->registry;
     inst->log = cfg->log;
     inst->log_user = cfg->log_user;
-    inst->max_host_calls = cfg->max_host_calls ? cfg->max_host_calls : AP_WAPC_DEFAULT_MAX_HOST_CALLS;
+    inst->max_host_calls =
+        cfg->max_host_calls ? cfg->max_host_calls : AP_WAPC_DEFAULT_MAX_HOST_CALLS;
     inst->tarmac_texts = cfg->tarmac_texts;
     inst->wasi = cfg->wasi;
     if (!inst->wasi) {
@@ -295,7 +297,8 @@ ap_wapc_status ap_wapc_invoke(ap_wapc_instance *inst, ap_bytes op, ap_bytes payl
         if (st == WA_ETRAP && we.trap == WA_TRAP_EXIT) {
             ap_buf_printf(et, "guest exited with code %" PRId32, we.exit_code);
         } else {
-            ap_buf_append_str(et, inst->tarmac_texts ? "error invoking guest: " : "guest trapped: ");
+            ap_buf_append_str(et,
+                              inst->tarmac_texts ? "error invoking guest: " : "guest trapped: ");
             size_t start = et->len;
             if (st == WA_ETRAP)
                 trap_text(inst, &we, et);
@@ -315,8 +318,8 @@ ap_wapc_status ap_wapc_invoke(ap_wapc_instance *inst, ap_bytes op, ap_bytes payl
         ap_buf_append(et, c->guest_error.data, c->guest_error.len);
         out = AP_WAPC_GUEST_ERROR;
     } else if (rc.of.i32 == 1) {
-        if (c->guest_response.len && !ap_buf_append(response, c->guest_response.data,
-                                                    c->guest_response.len)) {
+        if (c->guest_response.len &&
+            !ap_buf_append(response, c->guest_response.data, c->guest_response.len)) {
             ap_buf_append_str(et, "out of memory");
             set_error(inst, err);
             return AP_WAPC_NOMEM;

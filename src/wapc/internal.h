@@ -18,35 +18,35 @@ struct ap_wapc_module {
 
 /* Per-invocation state (WAPC.md §3.2 step 1): reset at the start of every invocation. */
 typedef struct {
-    bool active;              /* inside ap_wapc_invoke */
-    ap_bytes op, payload;     /* the caller's, borrowed for the invocation */
-    ap_buf guest_response;    /* last __guest_response */
+    bool active;           /* inside ap_wapc_invoke */
+    ap_bytes op, payload;  /* the caller's, borrowed for the invocation */
+    ap_buf guest_response; /* last __guest_response */
     bool has_guest_response;
-    ap_buf guest_error;       /* last __guest_error */
-    ap_buf host_response;     /* of the last __host_call */
+    ap_buf guest_error;   /* last __guest_error */
+    ap_buf host_response; /* of the last __host_call */
     ap_buf host_error;
-    uint32_t host_calls;      /* __host_call count, against max_host_calls */
+    uint32_t host_calls; /* __host_call count, against max_host_calls */
 } wapc_call_state;
 
 struct ap_wapc_instance {
     ap_wapc_module *module;
     wa_store *store;
-    wa_instance *wasm;        /* NULL while the start section runs */
+    wa_instance *wasm; /* NULL while the start section runs */
     wa_func *guest_call;
     char *name;
     const ap_wapc_registry *registry;
     ap_wapc_log_fn log;
     void *log_user;
-    ap_wasi *wasi;            /* cfg->wasi, or own_wasi */
-    ap_wasi *own_wasi;        /* the default context when the config gave none */
+    ap_wasi *wasi;     /* cfg->wasi, or own_wasi */
+    ap_wasi *own_wasi; /* the default context when the config gave none */
     uint32_t max_host_calls;
     bool tarmac_texts;
     bool poisoned;
     void *context;
     wapc_call_state call;
-    ap_buf trap_reason;       /* full text of a trap a host function raised on purpose */
-    ap_buf scratch;           /* __host_call strings and payload, copied out of guest memory */
-    ap_buf error_text;        /* the last invocation's error, in full */
+    ap_buf trap_reason; /* full text of a trap a host function raised on purpose */
+    ap_buf scratch;     /* __host_call strings and payload, copied out of guest memory */
+    ap_buf error_text;  /* the last invocation's error, in full */
 };
 
 /* Guest memory [ptr, ptr+len) of the calling instance, or NULL (out of range). caller may be NULL

@@ -8,13 +8,20 @@
 const char *ap_wapc_status_text(ap_wapc_status st)
 {
     switch (st) {
-    case AP_WAPC_OK: return "ok";
-    case AP_WAPC_GUEST_ERROR: return "guest error";
-    case AP_WAPC_TRAP: return "guest trapped";
-    case AP_WAPC_INVALID: return "invalid module";
-    case AP_WAPC_UNLINKABLE: return "unlinkable module";
-    case AP_WAPC_INIT_FAILED: return "initialisation failed";
-    case AP_WAPC_NOMEM: return "out of memory";
+    case AP_WAPC_OK:
+        return "ok";
+    case AP_WAPC_GUEST_ERROR:
+        return "guest error";
+    case AP_WAPC_TRAP:
+        return "guest trapped";
+    case AP_WAPC_INVALID:
+        return "invalid module";
+    case AP_WAPC_UNLINKABLE:
+        return "unlinkable module";
+    case AP_WAPC_INIT_FAILED:
+        return "initialisation failed";
+    case AP_WAPC_NOMEM:
+        return "out of memory";
     }
     return "unknown status";
 }

@@ -105,8 +105,8 @@ static const reg_entry *lookup(const ap_wapc_registry *reg, const ap_wapc_call *
     ap_bytes binding = call->binding;
     for (size_t i = 0; i < reg->alias_count; i++) {
         if (key_eq(reg->aliases[i].alias, binding)) {
-            binding = (ap_bytes){(const uint8_t *)reg->aliases[i].target,
-                                 strlen(reg->aliases[i].target)};
+            binding =
+                (ap_bytes){(const uint8_t *)reg->aliases[i].target, strlen(reg->aliases[i].target)};
             break;
         }
     }
@@ -148,5 +148,5 @@ ap_wapc_host_status ap_wapc_registry_dispatch(const ap_wapc_registry *reg, const
         return AP_WAPC_HOST_ERROR;
     }
     return e->fn(e->user, call, response, error) == AP_WAPC_HOST_OK ? AP_WAPC_HOST_OK
-                                                                     : AP_WAPC_HOST_ERROR;
+                                                                    : AP_WAPC_HOST_ERROR;
 }

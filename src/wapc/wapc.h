@@ -64,7 +64,7 @@ typedef enum {
 typedef ap_wapc_host_status (*ap_wapc_handler)(void *user, const ap_wapc_call *call,
                                                ap_buf *response, ap_buf *error);
 
-ap_wapc_registry *ap_wapc_registry_new(void); /* NULL on OOM */
+ap_wapc_registry *ap_wapc_registry_new(void);      /* NULL on OOM */
 void ap_wapc_registry_free(ap_wapc_registry *reg); /* NULL is a no-op */
 
 /* Adds a handler for binding/namespace/operation (C strings compared as exact bytes; NULL is a
@@ -100,21 +100,21 @@ const wa_module *ap_wapc_module_wasm(const ap_wapc_module *m);
 typedef void (*ap_wapc_log_fn)(void *user, const ap_wapc_instance *inst, ap_bytes msg);
 
 typedef struct {
-    const char *name;                   /* for logs and messages; NULL → "guest". Copied. */
-    const ap_wapc_registry *registry;   /* borrowed, must outlive the instance; NULL: every host
-                                           call fails with "no host function for …" */
-    ap_wapc_log_fn log;                 /* NULL: one line "<name>: <msg>" on stderr */
+    const char *name;                 /* for logs and messages; NULL → "guest". Copied. */
+    const ap_wapc_registry *registry; /* borrowed, must outlive the instance; NULL: every host
+                                         call fails with "no host function for …" */
+    ap_wapc_log_fn log;               /* NULL: one line "<name>: <msg>" on stderr */
     void *log_user;
-    ap_wasi *wasi;                      /* borrowed, must outlive the instance; resolves WASI
-                                           imports. NULL: the instance makes its own with
-                                           ap_wasi_new(NULL) (no args/env, output to fd 1/2) */
-    wa_limits limits;                   /* engine limits of the instance's store (0 = default;
-                                           max_memory_pages defaults to 4096 = 256 MiB here) */
-    uint32_t max_host_calls;            /* per invocation; exceeding it traps the guest
-                                           ("host call limit exceeded"). 0 = 1,000,000 */
-    bool tarmac_texts;                  /* Tarmac wording (TARMAC.md §1.5): a trap is "error
-                                           invoking guest: <trap>", proc_exit(0) in a call is
-                                           success with an empty payload */
+    ap_wasi *wasi;           /* borrowed, must outlive the instance; resolves WASI
+                                imports. NULL: the instance makes its own with
+                                ap_wasi_new(NULL) (no args/env, output to fd 1/2) */
+    wa_limits limits;        /* engine limits of the instance's store (0 = default;
+                                max_memory_pages defaults to 4096 = 256 MiB here) */
+    uint32_t max_host_calls; /* per invocation; exceeding it traps the guest
+                                ("host call limit exceeded"). 0 = 1,000,000 */
+    bool tarmac_texts;       /* Tarmac wording (TARMAC.md §1.5): a trap is "error
+                                invoking guest: <trap>", proc_exit(0) in a call is
+                                success with an empty payload */
 } ap_wapc_config;
 
 /* Instantiates m in a new store: resolves imports (wapc.* and its alias wasmbus.*, env.abort/
