@@ -68,3 +68,4 @@ set_tests_properties(spectest PROPERTIES LABELS spec TIMEOUT 1800)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/guests/guests.cmake)
 
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/integration.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/server.cmake)
