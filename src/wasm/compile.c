@@ -598,13 +598,37 @@ static bool read_memarg(cc *c, uint32_t natural_log2, uint32_t *offset)
     return true;
 }
 
+/* Memory instructions compute their address as (base + d) mod 2^32 + offset, d being the
+ * constant of an `i32.add` that computed the address just before: the add is folded into the
+ * access (it cannot become part of the offset, which does not wrap). Returns the instruction to
+ * reuse, or NULL. */
+static wa_instr *fold_address_add(cc *c, const sv *addr)
+{
+    if (!reachable(c) || c->last_dest < 0 || c->last_dest != (int32_t)c->ncode - 1) return NULL;
+    if (c->last_dest_op != IR_I32_ADD || !c->last_imm || c->last_dest_in_a) return NULL;
+    wa_instr *p = &c->code[c->last_dest];
+    if (addr->slot != addr->home || p->c != addr->slot) return NULL;
+    p->d = p->b;
+    c->last_dest = -1;
+    return p;
+}
+
 static bool do_load(cc *c, wa_irop op, uint32_t nat, uint8_t t)
 {
     uint32_t off;
     sv addr;
     if (!read_memarg(c, nat, &off) || !pop(c, WA_I32, &addr) || !push(c, t)) return false;
-    wa_instr *in = emit_producer(c, op, false);
-    in->a = addr.slot;
+    wa_instr *in = fold_address_add(c, &addr);
+    if (in) {
+        in->h = c->h[op];
+        c->last_dest = (int32_t)(in - c->code);
+        c->last_dest_in_a = false;
+        c->last_dest_op = op;
+        c->last_imm = false;
+    } else {
+        in = emit_producer(c, op, false);
+        in->a = addr.slot;
+    }
     in->b = off;
     in->c = c->stk[c->nstk - 1].home;
     return true;
@@ -615,8 +639,9 @@ static bool do_store(cc *c, wa_irop op, uint32_t nat, uint8_t t)
     uint32_t off;
     sv addr, val;
     if (!read_memarg(c, nat, &off) || !pop(c, t, &val) || !pop(c, WA_I32, &addr)) return false;
-    wa_instr *in = emit(c, op);
-    in->a = addr.slot;
+    wa_instr *in = fold_address_add(c, &addr);
+    if (in) in->h = c->h[op];
+    else (in = emit(c, op))->a = addr.slot;
     in->b = off;
     in->c = val.slot;
     return true;

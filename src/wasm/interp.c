@@ -390,9 +390,10 @@ L_GLOBAL_SET2: {
 }
 
     /* ---- memory ---- */
-/* One bounds check for every access: the 64-bit end of the access against the memory size. */
+/* One bounds check for every access: the 64-bit end of the access against the memory size.
+ * The address is (a + d) mod 2^32 + b: d is a folded i32.add constant (compile.c). */
 #define EA(size)                                                                                   \
-    uint64_t ea = (uint64_t)S(ip->a).i32 + ip->b;                                                  \
+    uint64_t ea = (uint64_t)(uint32_t)(S(ip->a).i32 + ip->d) + ip->b;                              \
     if (__builtin_expect(ea + (size) > msize, 0)) TRAP(WA_TRAP_MEMORY_OOB)
 #define LOAD(NAME, T, FIELD, CAST)                                                                 \
     L_##NAME : {                                                                                   \
