@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/run.sh — `make test` after the build: unit tests (CTest label `unit`), then the spec suite
+# tests/run.sh — `make test` after the build: unit and integration tests (CTest labels `unit`,
+# `integration`), then the spec suite
 # (tests/spec/run.sh) when present; ends with one line `N passed, N failed, N skipped` summing the
 # unit test cases and the spec commands. Exit status 1 if anything failed.
 #
@@ -16,7 +17,7 @@ build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 
 echo "== unit tests"
-ctest --test-dir "$build" -L unit --output-on-failure --timeout 120
+ctest --test-dir "$build" -L "unit|integration" --output-on-failure --timeout 600
 unit_rc=$?
 
 # LastTest.log holds each test's full output between "Output:" and "<end of output>", then

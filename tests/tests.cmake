@@ -66,6 +66,5 @@ add_test(NAME spectest
 set_tests_properties(spectest PROPERTIES LABELS spec TIMEOUT 1800)
 
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/guests/guests.cmake)
-
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/integration.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/server.cmake)
