@@ -1077,6 +1077,8 @@ static bool do_else(cc *c)
     return true;
 }
 
+#include "compile_simd.inc"
+
 static bool compile_body(cc *c, const wa_sig *sig)
 {
     push_ctl(c, K_FUNC, 0, NULL, sig->nresults, wa_sig_results(sig));
@@ -1261,7 +1263,8 @@ static bool compile_body(cc *c, const wa_sig *sig)
             if (!do_prefix_fc(c)) return false;
             break;
         case 0xfd:
-            INVALID("SIMD instructions are not supported yet");
+            if (!do_prefix_fd(c)) return false;
+            break;
         default:
             if (op >= 0x45 && op <= 0xc4 && num_table[op].tr) {
                 if (!do_numeric(c, op)) return false;

@@ -769,6 +769,8 @@ take_branch: {
     DISPATCH();
 }
 
+#include "interp_simd.inc"
+
 trapped:
     ex->depth = base_depth - 1;
     return set_trap(err, trap);
