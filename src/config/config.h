@@ -101,7 +101,11 @@ typedef struct {
     X(http_threads, INT, "0")                                                                      \
     X(wasm_workers, INT, "0")                                                                      \
     X(pool_wait_timeout_ms, INT, "5000")                                                           \
-    X(shutdown_timeout, INT, "30")
+    X(shutdown_timeout, INT, "30")                                                                 \
+    /* apron's own, capabilities (docs/capabilities.md) */                                        \
+    X(lmdb_map_size, INT, "1073741824")                                                            \
+    X(sqlite_busy_timeout_ms, INT, "5000")                                                         \
+    X(function_max_depth, INT, "16")
 
 #define AP_SETTING_FIELD_BOOL bool
 #define AP_SETTING_FIELD_INT int64_t
