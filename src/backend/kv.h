@@ -14,7 +14,9 @@
  *
  * Errors (STYLE.md §2.6): each op returns a status; outputs stay untouched unless it is AP_KV_OK;
  * the reason goes into the caller's ap_errbuf in the back end's words (the library's text,
- * e.g. mdb_strerror). Tarmac's status codes and texts are written in src/cap/, never here. */
+ * e.g. mdb_strerror). Tarmac's status codes and texts are written in src/cap/, never here; for
+ * AP_KV_NOTFOUND and AP_KV_INVALID cap uses hord's fixed texts (TARMAC.md §4.4), so those are
+ * the same on every back end whatever e says. */
 #ifndef AP_BACKEND_KV_H
 #define AP_BACKEND_KV_H
 
