@@ -8,6 +8,7 @@
  * Handlers read all their operands before writing their result (compile.c relies on it when it
  * retargets results). */
 #include "compile.h"
+#include "guard.h"
 #include "runtime.h"
 
 #include <math.h>
@@ -200,11 +201,17 @@ static wa_status run(wa_exec *ex, wa_func *entry, wa_slot *fp, wa_error *err)
         trap = kind;                                                                               \
         goto trapped;                                                                              \
     } while (0)
+#if WA_GUARD_PAGES
+#define GUARD_MEM(m) (wa_guard_tls.mem = (m))
+#else
+#define GUARD_MEM(m) ((void)0)
+#endif
 #define RELOAD_MEM()                                                                               \
     do {                                                                                           \
         wa_memory *m_ = inst->mem;                                                                 \
         mem = m_ ? m_->base : NULL;                                                                \
         msize = m_ ? m_->size : 0;                                                                 \
+        GUARD_MEM(m_);                                                                             \
     } while (0)
 #define CHECK_INTERRUPT()                                                                          \
     do {                                                                                           \
@@ -321,7 +328,14 @@ call_func:
         if (depth >= max_depth || nfp + need > stack_end) TRAP(WA_TRAP_STACK_EXHAUSTED);
         ex->top = nfp + need;
         ex->depth = depth;
+#if WA_GUARD_PAGES
+        sigjmp_buf *jb = wa_guard_tls.jb;
+        wa_guard_tls.jb = NULL; /* a fault in host code is not the guest's */
+#endif
         wa_status st = fn->host(inst, fn->user, nfp);
+#if WA_GUARD_PAGES
+        wa_guard_tls.jb = jb;
+#endif
         ex->depth = depth;
         if (st != WA_OK) {
             if (err) *err = ex->err;
@@ -390,11 +404,16 @@ L_GLOBAL_SET2: {
 }
 
     /* ---- memory ---- */
-/* One bounds check for every access: the 64-bit end of the access against the memory size.
- * The address is (a + d) mod 2^32 + b: d is a folded i32.add constant (compile.c). */
+/* The effective address is (a + d) mod 2^32 + b: d is a folded i32.add constant (compile.c).
+ * With guard pages (guard.h) a bad access faults and becomes the trap; without, one bounds check:
+ * the 64-bit end of the access against the memory size. */
+#if WA_GUARD_PAGES
+#define EA(size) uint64_t ea = (uint64_t)(uint32_t)(S(ip->a).i32 + ip->d) + ip->b
+#else
 #define EA(size)                                                                                   \
     uint64_t ea = (uint64_t)(uint32_t)(S(ip->a).i32 + ip->d) + ip->b;                              \
     if (__builtin_expect(ea + (size) > msize, 0)) TRAP(WA_TRAP_MEMORY_OOB)
+#endif
 #define LOAD(NAME, T, FIELD, CAST)                                                                 \
     L_##NAME : {                                                                                   \
         EA(sizeof(T));                                                                             \
@@ -776,6 +795,29 @@ trapped:
     return set_trap(err, trap);
 }
 
+/* run() with guest memory faults turned into traps (guard.h). The jump lands here, above run's
+ * frame, so none of run's state needs to survive it. */
+static wa_status run_guarded(wa_exec *ex, wa_func *f, wa_slot *fp, wa_error *err)
+{
+#if WA_GUARD_PAGES
+    if (!wa_guard_install()) return wa_err(err, WA_ENOMEM, UINT32_MAX, "cannot install guard-page handler");
+    sigjmp_buf jb;
+    wa_guard_state saved = wa_guard_tls;
+    const uint32_t depth = ex->depth;
+    if (sigsetjmp(jb, 0)) {
+        wa_guard_tls = saved;
+        ex->depth = depth;
+        return set_trap(err, WA_TRAP_MEMORY_OOB);
+    }
+    wa_guard_tls.jb = &jb;
+    wa_status st = run(ex, f, fp, err);
+    wa_guard_tls = saved;
+    return st;
+#else
+    return run(ex, f, fp, err);
+#endif
+}
+
 wa_status wa_invoke(wa_func *f, wa_slot *args, wa_error *err)
 {
     wa_exec *ex = wa_exec_get();
@@ -796,7 +838,7 @@ wa_status wa_invoke(wa_func *f, wa_slot *args, wa_error *err)
     if (ex->depth == 0) atomic_store(&f->inst->store->interrupt, 0);
     memcpy(fp, args, (size_t)sig->param_slots * sizeof(wa_slot));
     ex->err.status = WA_OK;
-    wa_status st = run(ex, f, fp, err);
+    wa_status st = run_guarded(ex, f, fp, err);
     if (st == WA_OK) memcpy(args, fp, (size_t)sig->result_slots * sizeof(wa_slot));
     ex->top = saved_top;
     return st;

@@ -9,6 +9,7 @@
  * the fault instead of a bounds check. Where that much address space is refused (ulimit -v), only
  * the maximum (or less, see wa_memory_create) is reserved and every access must be bounds checked
  * (the interpreter does so anyway). */
+#include "guard.h"
 #include "runtime.h"
 
 #include <stdlib.h>
@@ -40,7 +41,9 @@ wa_memory *wa_memory_create(uint32_t min_pages, uint32_t max_pages)
         return NULL;
     uint64_t want = WA_GUARDED_RESERVE;
     m->base = reserve(want);
-    if (!m->base) {
+    /* With guard pages the interpreter does not check bounds: only the full reservation will do
+     * (guard.h). */
+    if (!m->base && !WA_GUARD_PAGES) {
         /* Then the maximum, then halves of it down to the minimum: memory.grow may fail short of
          * the maximum (the spec allows it), while instantiation needs only the minimum. At least
          * one page is reserved, so that even a zero-page memory has a distinct non-NULL base. */

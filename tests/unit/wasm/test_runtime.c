@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "guard.h"
 #include "runtime.h"
 
 #include <stdlib.h>
@@ -74,8 +75,9 @@ static void memory_guard_reservation(void **state)
     wa_memory_destroy(NULL);
 }
 
-/* Under an address-space limit (ulimit -v) the 8 GiB reservation fails: a memory still gets the
- * maximum, or as much of it as fits above the minimum. Checked in a child with RLIMIT_AS set. */
+/* Under an address-space limit (ulimit -v) the 8 GiB reservation fails: without guard pages a
+ * memory still gets the maximum, or as much of it as fits above the minimum; with them, creation
+ * fails. Checked in a child with RLIMIT_AS set. */
 static void memory_reservation_fallback(void **state)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -87,6 +89,11 @@ static void memory_reservation_fallback(void **state)
         struct rlimit rl = {(rlim_t)2 << 30, (rlim_t)2 << 30};
         if (setrlimit(RLIMIT_AS, &rl) != 0)
             _exit(10);
+#if WA_GUARD_PAGES
+        /* Guard pages replace bounds checks, so only the full reservation will do: a memory
+         * that cannot have it is refused cleanly. */
+        _exit(wa_memory_create(1, 2) == NULL ? 0 : 15);
+#endif
         wa_memory *m = wa_memory_create(1, 2);
         if (!m || m->reserved != 2 * (size_t)PAGE)
             _exit(11);
