@@ -656,10 +656,8 @@ static bool do_call(cc *c, const wa_sig *sig, wa_irop op, uint32_t x, uint32_t t
         if (!pop(c, pt[i], &v)) return false;
     uint32_t base = c->nlocal_slots + c->hslots;
     /* The arguments must sit at consecutive homes from `base`. */
-    for (uint32_t i = 0; i < sig->nparams; i++) {
-        sv *e = &c->stk[c->nstk + i];
-        if (reachable(c)) materialize(c, e);
-    }
+    if (reachable(c)) /* (in unreachable code the popped entries may not exist) */
+        for (uint32_t i = 0; i < sig->nparams; i++) materialize(c, &c->stk[c->nstk + i]);
     wa_instr *in = emit(c, op);
     in->a = base;
     if (op == IR_CALL) {
