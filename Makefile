@@ -15,7 +15,7 @@ SPECTEST ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 
-.PHONY: bench fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
+.PHONY: bench bench-reset fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -78,7 +78,11 @@ BENCH_ENGINES_DIR ?= $(APRON_SHARED)/bench/engines
 BENCH_QUICK ?=
 BENCH_ARGS ?=
 
-bench: all
+# bench-reset (bench/reset.c): wa_instance_reset against re-instantiation, in process.
+bench-reset: all
+	@$(BUILD)/bench-reset $(BUILD)/bench-reset.wasm $(if $(filter 1,$(BENCH_QUICK)),2000)
+
+bench: all bench-reset
 	@if [ ! -f "$(BENCH_ENGINES_DIR)/runbench.py" ]; then \
 	  echo "bench: no workloads at '$(BENCH_ENGINES_DIR)' (set APRON_SHARED to the shared folder)"; \
 	  exit 1; fi

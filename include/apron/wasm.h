@@ -74,6 +74,7 @@ typedef enum {
     WA_TRAP_INTERRUPTED,       /* "interrupted" (wa_interrupt, deadlines) */
     WA_TRAP_HOST,              /* a host function failed; msg says why */
     WA_TRAP_EXIT,              /* the guest asked to exit (WASI proc_exit); see exit_code */
+    WA_TRAP_DEADLINE,          /* "deadline exceeded" (wa_store_expire) */
 } wa_trap;
 
 typedef struct {
@@ -213,6 +214,22 @@ uint32_t wa_table_size(const wa_table *t);
 /* Any thread: the guest of this store traps with WA_TRAP_INTERRUPTED at its next loop back-edge
  * or call. Cleared when the next wa_call on the store begins. */
 void wa_store_interrupt(wa_store *s);
+/* The same, for a deadline: the guest traps with WA_TRAP_DEADLINE, "deadline exceeded". */
+void wa_store_expire(wa_store *s);
+
+/* ---- Snapshots: a pristine instance per call (src/wasm/snapshot.c) ---- */
+
+/* Records the instance's state (memory contents and size, the module's own globals and tables,
+ * dropped segments) for wa_instance_reset; a second call replaces the record. The memory moves
+ * to a private copy-on-write mapping of the recorded bytes. Not while the instance's guest runs.
+ * WA_EINVALID if the instance imports a memory, a table or a mutable global (state shared with
+ * others cannot be reset); WA_ENOMEM. Host-side state (WASI, the embedder's) is not included. */
+wa_status wa_instance_snapshot(wa_instance *in, wa_error *err);
+/* Returns the instance to its snapshot: dirtied memory pages are dropped (the next access reads
+ * the snapshot's page), memory grown since shrinks back, globals, tables and segments are copied
+ * back. Cost grows with the pages written since, not with the memory's size. WA_ENOTFOUND
+ * without a snapshot; WA_ENOMEM if the kernel or malloc failed (discard the instance then). */
+wa_status wa_instance_reset(wa_instance *in);
 
 const char *wa_status_text(wa_status st);
 const char *wa_trap_text(wa_trap t);

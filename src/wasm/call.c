@@ -3,6 +3,7 @@
  * (interp.c). */
 #include "runtime.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,10 +37,26 @@ static wa_status enter(wa_func *f, wa_error *err)
     return WA_OK;
 }
 
+/* The interpreter knows one interrupt trap; a deadline (wa_store_expire) gets its own text here,
+ * read from the flag, which stays set until the next outermost call. */
+static void name_interrupt(const wa_func *f, wa_error *err)
+{
+    if (err && err->trap == WA_TRAP_INTERRUPTED && f->inst &&
+        atomic_load(&f->inst->store->interrupt) == WA_INTERRUPT_DEADLINE) {
+        err->trap = WA_TRAP_DEADLINE;
+        snprintf(err->msg, sizeof err->msg, "%s", wa_trap_text(WA_TRAP_DEADLINE));
+    }
+}
+
 wa_status wa_call_slots(wa_func *f, wa_slot *slots, wa_error *err)
 {
     wa_status st = enter(f, err);
-    return st != WA_OK ? st : wa_invoke(f, slots, err);
+    if (st != WA_OK)
+        return st;
+    st = wa_invoke(f, slots, err);
+    if (st == WA_ETRAP)
+        name_interrupt(f, err);
+    return st;
 }
 
 static void value_to_slots(const wa_value *v, wa_slot *s)

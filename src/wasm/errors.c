@@ -46,6 +46,7 @@ static const char *const trap_texts[] = {
     [WA_TRAP_INTERRUPTED] = "interrupted",
     [WA_TRAP_HOST] = "host function failed",
     [WA_TRAP_EXIT] = "exit",
+    [WA_TRAP_DEADLINE] = "deadline exceeded",
 };
 
 const char *wa_status_text(wa_status st)

@@ -109,6 +109,7 @@ void wa_instance_free(wa_instance *in)
     free(in->globals);
     free(in->funcs);
     free(in->own_funcs);
+    wa__snapshot_free(in->snap);
     wa_module_unref(in->module);
     free(in);
 }

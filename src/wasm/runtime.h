@@ -43,6 +43,8 @@ struct wa_global {
     wa_slot val[2]; /* v128 uses both */
 };
 
+typedef struct wa_snapshot wa_snapshot;
+
 struct wa_instance {
     wa_store *store;
     wa_module *module;   /* a reference is held */
@@ -56,6 +58,7 @@ struct wa_instance {
     uint32_t *elem_count;
     uint8_t *data_dropped; /* [ndatas] */
     wa_func *own_funcs;  /* storage of the module's defined functions */
+    wa_snapshot *snap;   /* wa_instance_snapshot's record, or NULL (snapshot.c) */
     struct wa_instance *next_in_store;
 };
 
@@ -66,9 +69,13 @@ typedef struct wa_store_obj {
     void *ptr;
 } wa_store_obj;
 
+/* Values of wa_store.interrupt: any non-zero value stops the guest; call.c tells the two apart. */
+enum { WA_INTERRUPT_NONE = 0, WA_INTERRUPT_HOST = 1, WA_INTERRUPT_DEADLINE = 2 };
+
 struct wa_store {
     wa_limits lim;
-    atomic_uint interrupt;     /* set by wa_store_interrupt, checked at back-edges and calls */
+    atomic_uint interrupt;     /* WA_INTERRUPT_*: set by wa_store_interrupt/_expire, checked at
+                                  back-edges and calls */
     wa_instance *instances;
     wa_store_obj *objs;
 };
@@ -115,5 +122,8 @@ bool wa_store_track(wa_store *s, void (*free_fn)(void *), void *ptr);
 /* instance.c: frees an instance, its own tables, memory and globals, and drops its module
  * reference. Used by wa_store_free. */
 void wa_instance_free(wa_instance *in);
+
+/* snapshot.c: frees a snapshot record (NULL is a no-op); the memory mapping stays. */
+void wa__snapshot_free(wa_snapshot *s);
 
 #endif

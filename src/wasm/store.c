@@ -61,4 +61,6 @@ bool wa_store_track(wa_store *s, void (*free_fn)(void *), void *ptr)
     return true;
 }
 
-void wa_store_interrupt(wa_store *s) { atomic_store(&s->interrupt, 1); }
+void wa_store_interrupt(wa_store *s) { atomic_store(&s->interrupt, WA_INTERRUPT_HOST); }
+
+void wa_store_expire(wa_store *s) { atomic_store(&s->interrupt, WA_INTERRUPT_DEADLINE); }
