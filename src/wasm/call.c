@@ -23,18 +23,26 @@ void wa_func_type(const wa_func *f, wa_functype *out)
 
 /* The outermost call on a thread clears a stale interrupt and takes the store's stack limits;
  * nested calls (host → guest → host → guest) must not clear an interrupt aimed at the outer one. */
-static wa_status enter(wa_func *f, wa_error *err)
+static wa_exec *enter(wa_func *f, wa_error *err)
 {
     wa_exec *e = wa_exec_get();
-    if (!e)
-        return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
+    if (!e) {
+        wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
+        return NULL;
+    }
     if (e->depth == 0 && f->inst) {
         wa_store *s = f->inst->store;
-        atomic_store(&s->interrupt, 0);
-        if (!wa_exec_configure(e, s->lim.max_call_depth, s->lim.max_stack_slots))
-            return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
+        /* relaxed, and no write when clear: this is on every call's path */
+        if (atomic_load_explicit(&s->interrupt, memory_order_relaxed))
+            atomic_store_explicit(&s->interrupt, 0, memory_order_relaxed);
+        bool same = s->lim.max_call_depth == e->max_depth &&
+                    s->lim.max_stack_slots == (uint32_t)(e->stack_end - e->stack);
+        if (!same && !wa_exec_configure(e, s->lim.max_call_depth, s->lim.max_stack_slots)) {
+            wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
+            return NULL;
+        }
     }
-    return WA_OK;
+    return e;
 }
 
 /* The interpreter knows one interrupt trap; a deadline (wa_store_expire) gets its own text here,
@@ -50,10 +58,10 @@ static void name_interrupt(const wa_func *f, wa_error *err)
 
 wa_status wa_call_slots(wa_func *f, wa_slot *slots, wa_error *err)
 {
-    wa_status st = enter(f, err);
-    if (st != WA_OK)
-        return st;
-    st = wa_invoke(f, slots, err);
+    wa_exec *e = enter(f, err);
+    if (!e)
+        return WA_ENOMEM;
+    wa_status st = wa_invoke(e, f, slots, err);
     if (st == WA_ETRAP)
         name_interrupt(f, err);
     return st;

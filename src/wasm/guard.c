@@ -18,7 +18,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     const wa_guard_state *g = &wa_guard_tls;
     const uint8_t *addr = si->si_addr;
     if (g->jb && g->mem && addr >= g->mem->base && addr < g->mem->base + g->mem->reserved)
-        siglongjmp(*g->jb, 1);
+        __builtin_longjmp(g->jb, 1); /* SA_NODEFER: no signal mask to restore */
     /* Not a guest access: behave as if we were not here. */
     const struct sigaction *prev = sig == SIGSEGV ? &prev_segv : &prev_bus;
     if (prev->sa_flags & SA_SIGINFO) {
@@ -36,8 +36,9 @@ static void install_once(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
-    /* SA_NODEFER: siglongjmp leaves the handler without restoring the mask (sigsetjmp saves
-     * none, it is cheaper), so the signal must not be blocked while the handler runs. */
+    /* SA_NODEFER: the jump out of the handler restores no signal mask (saving one at every call
+     * would cost more than the call), so the signal must not be blocked while the handler runs.
+     * The handler runs on the faulting thread's stack, above the frame it jumps back to. */
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     installed = sigaction(SIGSEGV, &sa, &prev_segv) == 0 && sigaction(SIGBUS, &sa, &prev_bus) == 0;

@@ -26,7 +26,7 @@
 #if WA_GUARD_PAGES
 /* The calling thread's guest state, read by the signal handler. */
 typedef struct {
-    sigjmp_buf *jb;          /* where a guest fault jumps; NULL while host code runs */
+    void **jb;               /* __builtin_setjmp buffer a guest fault jumps to; NULL in host code */
     const wa_memory *mem;    /* the running instance's memory */
 } wa_guard_state;
 

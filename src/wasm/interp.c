@@ -329,7 +329,7 @@ call_func:
         ex->top = nfp + need;
         ex->depth = depth;
 #if WA_GUARD_PAGES
-        sigjmp_buf *jb = wa_guard_tls.jb;
+        void **jb = wa_guard_tls.jb;
         wa_guard_tls.jb = NULL; /* a fault in host code is not the guest's */
 #endif
         wa_status st = fn->host(inst, fn->user, nfp);
@@ -800,16 +800,18 @@ trapped:
 static wa_status run_guarded(wa_exec *ex, wa_func *f, wa_slot *fp, wa_error *err)
 {
 #if WA_GUARD_PAGES
-    if (!wa_guard_install()) return wa_err(err, WA_ENOMEM, UINT32_MAX, "cannot install guard-page handler");
-    sigjmp_buf jb;
+    static bool ready;
+    if (__builtin_expect(!ready, 0) && !(ready = wa_guard_install()))
+        return wa_err(err, WA_ENOMEM, UINT32_MAX, "cannot install guard-page handler");
+    void *jb[5];
     wa_guard_state saved = wa_guard_tls;
     const uint32_t depth = ex->depth;
-    if (sigsetjmp(jb, 0)) {
+    if (__builtin_setjmp(jb)) {
         wa_guard_tls = saved;
         ex->depth = depth;
         return set_trap(err, WA_TRAP_MEMORY_OOB);
     }
-    wa_guard_tls.jb = &jb;
+    wa_guard_tls.jb = jb;
     wa_status st = run(ex, f, fp, err);
     wa_guard_tls = saved;
     return st;
@@ -818,10 +820,8 @@ static wa_status run_guarded(wa_exec *ex, wa_func *f, wa_slot *fp, wa_error *err
 #endif
 }
 
-wa_status wa_invoke(wa_func *f, wa_slot *args, wa_error *err)
+wa_status wa_invoke(wa_exec *ex, wa_func *f, wa_slot *args, wa_error *err)
 {
-    wa_exec *ex = wa_exec_get();
-    if (!ex) return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
     const wa_sig *sig = f->sig;
     if (f->host) {
         ex->err.status = WA_OK;
@@ -835,11 +835,11 @@ wa_status wa_invoke(wa_func *f, wa_slot *args, wa_error *err)
     wa_slot *saved_top = ex->top;
     wa_slot *fp = ex->top;
     if (fp + sig->param_slots > ex->stack_end) return set_trap(err, WA_TRAP_STACK_EXHAUSTED);
-    if (ex->depth == 0) atomic_store(&f->inst->store->interrupt, 0);
-    memcpy(fp, args, (size_t)sig->param_slots * sizeof(wa_slot));
+    for (uint32_t i = 0; i < sig->param_slots; i++) fp[i] = args[i];
     ex->err.status = WA_OK;
     wa_status st = run_guarded(ex, f, fp, err);
-    if (st == WA_OK) memcpy(args, fp, (size_t)sig->result_slots * sizeof(wa_slot));
+    if (st == WA_OK)
+        for (uint32_t i = 0; i < sig->result_slots; i++) args[i] = fp[i];
     ex->top = saved_top;
     return st;
 }

@@ -97,9 +97,10 @@ wa_exec *wa_exec_get(void); /* the calling thread's context, created on first us
  * the context then keeps its old stack. Called by wa_call at the outermost call. */
 bool wa_exec_configure(wa_exec *e, uint32_t max_depth, uint32_t stack_slots);
 
-/* interp.c: runs f with its arguments in args[0..param slots) (anywhere in memory); results are
- * written back to args[0..result slots). Works for host and wasm functions alike. */
-wa_status wa_invoke(wa_func *f, wa_slot *args, wa_error *err);
+/* interp.c: runs f on the calling thread's context ex with its arguments in args[0..param
+ * slots) (anywhere in memory); results are written back to args[0..result slots). Works for host
+ * and wasm functions alike. */
+wa_status wa_invoke(wa_exec *ex, wa_func *f, wa_slot *args, wa_error *err);
 
 /* memory.c */
 wa_memory *wa_memory_create(uint32_t min_pages, uint32_t max_pages); /* NULL on OOM */
