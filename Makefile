@@ -15,7 +15,7 @@ SPECTEST ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 
-.PHONY: bench bench-reset fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
+.PHONY: bench bench-micro bench-reset fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -82,7 +82,11 @@ BENCH_ARGS ?=
 bench-reset: all
 	@$(BUILD)/bench-reset $(BUILD)/bench-reset.wasm $(if $(filter 1,$(BENCH_QUICK)),2000)
 
-bench: all bench-reset
+# bench-micro (bench/micro.c): host↔guest call cost, load/compile and instantiation times.
+bench-micro: all
+	@$(BUILD)/bench-micro $(if $(filter 1,$(BENCH_QUICK)),1000000)
+
+bench: all bench-micro bench-reset
 	@if [ ! -f "$(BENCH_ENGINES_DIR)/runbench.py" ]; then \
 	  echo "bench: no workloads at '$(BENCH_ENGINES_DIR)' (set APRON_SHARED to the shared folder)"; \
 	  exit 1; fi
