@@ -105,7 +105,14 @@ typedef struct {
     /* apron's own, capabilities (docs/capabilities.md) */                                        \
     X(lmdb_map_size, INT, "1073741824")                                                            \
     X(sqlite_busy_timeout_ms, INT, "5000")                                                         \
-    X(function_max_depth, INT, "16")
+    X(function_max_depth, INT, "16")                                                               \
+    /* apron's own, per-function limits and isolation: defaults for tarmac.json's functions      \
+     * (docs/isolation.md) */                                                                     \
+    X(timeout_ms, INT, "30000")                                                                    \
+    X(max_memory_pages, INT, "16384")                                                              \
+    X(max_call_depth, INT, "10000")                                                                \
+    X(max_host_payload, INT, "16777216")                                                           \
+    X(isolation, STRING, "pool")
 
 #define AP_SETTING_FIELD_BOOL bool
 #define AP_SETTING_FIELD_INT int64_t
@@ -167,10 +174,22 @@ typedef struct {
     char *topic;       /* parsed, unused */
 } ap_tarmac_route;
 
+typedef enum {
+    AP_TARMAC_ISOLATION_DEFAULT = 0, /* not given: the setting `isolation` decides */
+    AP_TARMAC_ISOLATION_POOL,
+    AP_TARMAC_ISOLATION_REQUEST,
+} ap_tarmac_isolation;
+
 typedef struct {
     char *name;
     char *filepath;    /* resolved against the tarmac.json's directory */
     int64_t pool_size; /* ≤ 0 in the file → 100 */
+    /* apron's own limits (docs/isolation.md); 0 = not given, the server's setting applies */
+    int64_t timeout_ms;
+    int64_t max_memory_pages; /* ≤ 65536 */
+    int64_t max_call_depth;
+    int64_t max_host_payload; /* ≤ 4 GiB - 1 */
+    ap_tarmac_isolation isolation; /* "pool" or "request" */
 } ap_tarmac_function;
 
 typedef struct {

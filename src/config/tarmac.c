@@ -103,6 +103,35 @@ static char *resolve(checker *c, const char *dir, const char *file)
     return p;
 }
 
+/* apron's own keys: limits that must be positive when given (0 or absent: the server's
+ * default), and the isolation mode. */
+static int64_t get_limit(checker *c, json_t *obj, const char *key, const char *path, int64_t max)
+{
+    int64_t n = get_int(c, obj, key, path);
+    if (n < 0 || n > max) {
+        bad(c, path, "\"%s\" must be between 1 and %lld (or 0 for the server's default)", key,
+            (long long)max);
+        return 0;
+    }
+    return n;
+}
+
+static void parse_limits(checker *c, ap_tarmac_function *f, json_t *v, const char *path)
+{
+    f->timeout_ms = get_limit(c, v, "timeout_ms", path, INT64_MAX / 1000000);
+    f->max_memory_pages = get_limit(c, v, "max_memory_pages", path, 65536);
+    f->max_call_depth = get_limit(c, v, "max_call_depth", path, 1000000);
+    f->max_host_payload = get_limit(c, v, "max_host_payload", path, UINT32_MAX - 1);
+    const char *iso = get_string(c, v, "isolation", path);
+    if (!iso) return;
+    if (strcmp(iso, "pool") == 0)
+        f->isolation = AP_TARMAC_ISOLATION_POOL;
+    else if (strcmp(iso, "request") == 0)
+        f->isolation = AP_TARMAC_ISOLATION_REQUEST;
+    else
+        bad(c, path, "\"isolation\" must be \"pool\" or \"request\", not \"%s\"", iso);
+}
+
 static void parse_function(checker *c, ap_tarmac_function *f, const char *name, json_t *v,
                            const char *path, const char *dir)
 {
@@ -120,6 +149,7 @@ static void parse_function(checker *c, ap_tarmac_function *f, const char *name, 
         f->filepath = resolve(c, dir, fp);
     int64_t ps = get_int(c, v, "pool_size", path);
     if (ps > 0) f->pool_size = ps;
+    parse_limits(c, f, v, path);
 }
 
 static ap_route_type route_type(const char *t)

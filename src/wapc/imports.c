@@ -142,6 +142,11 @@ static wa_status host_call(wa_instance *caller, void *user, wa_slot *s)
             return st;
     }
     off[4] = sc->len;
+    /* Checked after the copy so that an out-of-range region still reports as such. */
+    if (sc->len > inst->max_host_payload)
+        return ap_wapc__trap(inst, WA_TRAP_HOST,
+                             "host call payload too large (%zu bytes, limit %" PRIu32 ")", sc->len,
+                             inst->max_host_payload);
     ap_bytes part[4];
     for (int i = 0; i < 4; i++)
         part[i] =
@@ -155,7 +160,7 @@ static wa_status host_call(wa_instance *caller, void *user, wa_slot *s)
     };
     ap_wapc_host_status hs =
         ap_wapc_registry_dispatch(inst->registry, &call, &c->host_response, &c->host_error);
-    if (c->host_response.len > UINT32_MAX) {
+    if (c->host_response.len > inst->max_host_payload) {
         ap_buf_reset(&c->host_response);
         ap_buf_reset(&c->host_error);
         ap_buf_append_str(&c->host_error, "host response too large");

@@ -167,6 +167,8 @@ ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg
     inst->log_user = cfg->log_user;
     inst->max_host_calls =
         cfg->max_host_calls ? cfg->max_host_calls : AP_WAPC_DEFAULT_MAX_HOST_CALLS;
+    inst->max_host_payload =
+        cfg->max_host_payload ? cfg->max_host_payload : AP_WAPC_DEFAULT_MAX_HOST_PAYLOAD;
     inst->tarmac_texts = cfg->tarmac_texts;
     inst->wasi = cfg->wasi;
     if (!inst->wasi) {
@@ -261,6 +263,7 @@ ap_wapc_status ap_wapc_invoke(ap_wapc_instance *inst, ap_bytes op, ap_bytes payl
 {
     ap_buf *et = &inst->error_text;
     ap_buf_reset(et);
+    inst->last_trap = WA_TRAP_NONE;
     if (inst->poisoned) {
         ap_buf_append_str(et, "instance trapped earlier and cannot be reused");
         set_error(inst, err);
@@ -294,6 +297,7 @@ ap_wapc_status ap_wapc_invoke(ap_wapc_instance *inst, ap_bytes op, ap_bytes payl
     if (st != WA_OK) {
         /* WAPC.md §6.3 rule 1; a trap poisons the instance (rule 5). */
         inst->poisoned = true;
+        inst->last_trap = st == WA_ETRAP ? we.trap : WA_TRAP_HOST;
         if (st == WA_ETRAP && we.trap == WA_TRAP_EXIT) {
             ap_buf_printf(et, "guest exited with code %" PRId32, we.exit_code);
         } else {
@@ -343,6 +347,24 @@ ap_bytes ap_wapc_error_text(const ap_wapc_instance *inst)
 
 bool ap_wapc_instance_poisoned(const ap_wapc_instance *inst) { return inst->poisoned; }
 void ap_wapc_interrupt(ap_wapc_instance *inst) { wa_store_interrupt(inst->store); }
+void ap_wapc_expire(ap_wapc_instance *inst) { wa_store_expire(inst->store); }
+wa_trap ap_wapc_last_trap(const ap_wapc_instance *inst) { return inst->last_trap; }
+
+ap_wapc_status ap_wapc_instance_snapshot(ap_wapc_instance *inst, ap_errbuf *err)
+{
+    wa_error we;
+    wa_status st = wa_instance_snapshot(inst->wasm, &we);
+    if (st == WA_OK)
+        return AP_WAPC_OK;
+    ap_errbuf_set(err, "snapshot: %s", we.msg);
+    return st == WA_ENOMEM ? AP_WAPC_NOMEM : AP_WAPC_INVALID;
+}
+
+/* The per-invocation state is reset by every invoke; only the guest's side needs restoring. */
+bool ap_wapc_instance_reset(ap_wapc_instance *inst)
+{
+    return !inst->poisoned && wa_instance_reset(inst->wasm) == WA_OK;
+}
 void ap_wapc_instance_set_context(ap_wapc_instance *inst, void *ctx) { inst->context = ctx; }
 void *ap_wapc_instance_context(const ap_wapc_instance *inst) { return inst->context; }
 const char *ap_wapc_instance_name(const ap_wapc_instance *inst) { return inst->name; }

@@ -9,6 +9,7 @@
 
 #define AP_WAPC_DEFAULT_MAX_HOST_CALLS 1000000u
 #define AP_WAPC_DEFAULT_MAX_PAGES 4096u /* 256 MiB, WAPC.md §7 OURS */
+#define AP_WAPC_DEFAULT_MAX_HOST_PAYLOAD (16u << 20)
 
 struct ap_wapc_module {
     atomic_uint refs;
@@ -40,6 +41,8 @@ struct ap_wapc_instance {
     ap_wasi *wasi;     /* cfg->wasi, or own_wasi */
     ap_wasi *own_wasi; /* the default context when the config gave none */
     uint32_t max_host_calls;
+    uint32_t max_host_payload;
+    wa_trap last_trap; /* of the last invocation that trapped */
     bool tarmac_texts;
     bool poisoned;
     void *context;

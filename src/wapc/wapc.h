@@ -112,6 +112,10 @@ typedef struct {
                                 max_memory_pages defaults to 4096 = 256 MiB here) */
     uint32_t max_host_calls; /* per invocation; exceeding it traps the guest
                                 ("host call limit exceeded"). 0 = 1,000,000 */
+    uint32_t max_host_payload; /* bytes a __host_call may pass (binding, namespace,
+                                  operation and payload together) and a host response
+                                  may hold; more traps the guest ("host call payload too
+                                  large") or fails the call. 0 = 16 MiB */
     bool tarmac_texts;       /* Tarmac wording (TARMAC.md §1.5): a trap is "error
                                 invoking guest: <trap>", proc_exit(0) in a call is
                                 success with an empty payload */
@@ -143,6 +147,20 @@ bool ap_wapc_instance_poisoned(const ap_wapc_instance *inst);
  * back-edge or call. Deadlines are built on this (a watchdog calls it). A call that has already
  * ended is unaffected; one not yet begun is too (the engine clears the flag at each call). */
 void ap_wapc_interrupt(ap_wapc_instance *inst);
+
+/* Any thread: as ap_wapc_interrupt, but the trap is "deadline exceeded" (WA_TRAP_DEADLINE). */
+void ap_wapc_expire(ap_wapc_instance *inst);
+/* The engine's trap kind of the last invocation that returned AP_WAPC_TRAP (WA_TRAP_NONE after
+ * any other outcome). */
+wa_trap ap_wapc_last_trap(const ap_wapc_instance *inst);
+
+/* Isolation per invocation (docs/isolation.md). Snapshot: records the instance's state as it is
+ * now, normally right after ap_wapc_instance_new (start-up done, nothing invoked); reset: returns
+ * to it, so nothing one invocation leaves in guest memory, globals or tables is seen by the next.
+ * Snapshot fails (AP_WAPC_INVALID, err says why) for a guest that imports memory, tables or
+ * mutable globals; reset returns false if it could not restore (free the instance then). */
+ap_wapc_status ap_wapc_instance_snapshot(ap_wapc_instance *inst, ap_errbuf *err);
+bool ap_wapc_instance_reset(ap_wapc_instance *inst);
 
 /* A per-invocation pointer for host-call handlers (ap_wapc_call.instance → this). */
 void ap_wapc_instance_set_context(ap_wapc_instance *inst, void *ctx);
