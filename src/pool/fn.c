@@ -1,6 +1,7 @@
 /* fn.c — a function: a waPC module loaded once and an ap_pool of its instances; runs the guest's
  * "handler" operation with Tarmac's error texts (TARMAC.md §1.7). */
 #include "pool.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@ struct ap_pool_fn {
     char *name;
     ap_wapc_module *module;
     ap_wapc_config cfg;
+    ap_pool_fn_opts opts;
     ap_pool *pool;
 };
 
@@ -19,6 +21,11 @@ static void *fn_create(void *user, ap_errbuf *e)
     ap_pool_fn *fn = user;
     ap_wapc_instance *inst = NULL;
     ap_wapc_status st = ap_wapc_instance_new(fn->module, &fn->cfg, &inst, e);
+    if (st == AP_WAPC_OK && fn->opts.isolation == AP_ISOLATION_REQUEST &&
+        ap_wapc_instance_snapshot(inst, e) != AP_WAPC_OK) {
+        ap_wapc_instance_free(inst);
+        return NULL;
+    }
     return st == AP_WAPC_OK ? inst : NULL;
 }
 
@@ -54,6 +61,14 @@ static bool read_file(const char *path, ap_buf *out, ap_errbuf *e)
 ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t pool_size,
                                const ap_wapc_config *cfg, ap_pool_fn **out, ap_errbuf *e)
 {
+    ap_pool_fn_opts o = {.pool_size = pool_size};
+    return ap_pool_fn_load_opts(name, filepath, &o, cfg, out, e);
+}
+
+ap_pool_status ap_pool_fn_load_opts(const char *name, const char *filepath,
+                                    const ap_pool_fn_opts *opts, const ap_wapc_config *cfg,
+                                    ap_pool_fn **out, ap_errbuf *e)
+{
     if (!name || !*name || !filepath || !*filepath) {
         ap_errbuf_set(e, "invalid module config: key and file cannot be empty");
         return AP_POOL_CREATE_FAILED;
@@ -65,6 +80,7 @@ ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t po
     if (!fn || !(fn->name = strdup(name))) goto fail;
     fn->cfg = *cfg;
     fn->cfg.name = fn->name;
+    fn->opts = *opts;
     st = AP_POOL_CREATE_FAILED;
     if (!read_file(filepath, &bytes, e)) goto fail;
     if (ap_wapc_module_load(bytes.data, bytes.len, &fn->module, &we) != AP_WAPC_OK) {
@@ -73,7 +89,7 @@ ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t po
     }
     ap_buf_free(&bytes);
     st = AP_POOL_NOMEM;
-    if (!(fn->pool = ap_pool_new(pool_size, &fn_ops, fn))) goto fail;
+    if (!(fn->pool = ap_pool_new(opts->pool_size, &fn_ops, fn))) goto fail;
     /* One instance now, so that a guest that cannot start fails start-up. */
     void *first;
     if ((st = ap_pool_acquire(fn->pool, 0, &first, &we)) != AP_POOL_OK) {
@@ -108,13 +124,19 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
     }
     ap_wapc_instance *inst = p;
     static const uint8_t op[] = "handler";
+    ap_watch w;
+    if (fn->opts.timeout_ms > 0) ap_watch_start(&w, inst, fn->opts.timeout_ms);
     ap_wapc_status st =
         ap_wapc_invoke(inst, (ap_bytes){op, sizeof op - 1}, payload, response, &pe);
+    if (fn->opts.timeout_ms > 0) ap_watch_stop(&w);
+    bool expired = st == AP_WAPC_TRAP && ap_wapc_last_trap(inst) == WA_TRAP_DEADLINE;
     bool broken = st == AP_WAPC_TRAP || ap_wapc_instance_poisoned(inst);
+    /* Request isolation: whatever this invocation left, the next one starts from the snapshot. */
+    if (!broken && fn->opts.isolation == AP_ISOLATION_REQUEST) broken = !ap_wapc_instance_reset(inst);
     ap_pool_release(fn->pool, inst, broken);
     if (st == AP_WAPC_OK) return AP_POOL_FN_OK;
     ap_errbuf_set(e, "failed to execute wasm module - %s", pe.msg);
-    return AP_POOL_FN_FAILED;
+    return expired ? AP_POOL_FN_TIMEOUT : AP_POOL_FN_FAILED;
 }
 
 const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }

@@ -61,7 +61,27 @@ typedef enum {
     AP_POOL_FN_FAILED, /* the guest reported an error, trapped, or no instance was available;
                           the text is Tarmac's (TARMAC.md §1.7) */
     AP_POOL_FN_BUSY,   /* no instance within the timeout (also FAILED's wording) */
+    AP_POOL_FN_TIMEOUT, /* the invocation ran past timeout_ms: the guest trapped "deadline
+                           exceeded" and its instance was replaced (HTTP 504) */
 } ap_pool_fn_status;
+
+/* docs/isolation.md. POOL: an instance keeps its guest state from one invocation to the next
+ * (Tarmac). REQUEST: every invocation starts from the state right after start-up, restored by a
+ * copy-on-write reset (wa_instance_reset) after each one. */
+typedef enum { AP_ISOLATION_POOL = 0, AP_ISOLATION_REQUEST } ap_isolation;
+
+typedef struct {
+    size_t pool_size;       /* 0 → 100 */
+    int64_t timeout_ms;     /* per invocation (deadline, one timer thread); ≤ 0: none */
+    ap_isolation isolation;
+} ap_pool_fn_opts;
+
+/* ap_pool_fn_load with limits and isolation. With AP_ISOLATION_REQUEST every instance is
+ * snapshotted after start-up; a guest that cannot be (it imports memory, tables or mutable
+ * globals) fails to load. */
+ap_pool_status ap_pool_fn_load_opts(const char *name, const char *filepath,
+                                    const ap_pool_fn_opts *opts, const ap_wapc_config *cfg,
+                                    ap_pool_fn **out, ap_errbuf *e);
 
 /* Reads and compiles the module at `filepath` and makes its first instance (so a broken guest
  * fails start-up). `cfg` is copied (its registry/wasi are borrowed: they must outlive the
