@@ -10,6 +10,7 @@
 #include "compile.h"
 #include "guard.h"
 #include "runtime.h"
+#include "simd.h" /* v128 lane types and helpers of interp_simd.inc */
 
 #include <math.h>
 #include <stdio.h>

@@ -22,6 +22,22 @@ static bool skip_blocktype(wa_reader *r)
     return wa_rd_sleb(r, 33, &v) == WA_RD_OK && v >= 0;
 }
 
+/* Immediates of the 0xFD (SIMD) instructions by sub-opcode, from irops_simd.def's shapes. */
+enum {
+    FD_NONE, FD_MEMARG, FD_MEMARG_LANE, FD_BYTES16, FD_LANE, FD_PLAIN,
+    FD_LOAD = FD_MEMARG, FD_STORE = FD_MEMARG, FD_LDLANE = FD_MEMARG_LANE,
+    FD_STLANE = FD_MEMARG_LANE, FD_CONST = FD_BYTES16, FD_SHUF = FD_BYTES16, FD_EXTRACT = FD_LANE,
+    FD_REPLACE = FD_LANE, FD_UN = FD_PLAIN, FD_BIN = FD_PLAIN, FD_TERN = FD_PLAIN,
+    FD_TEST = FD_PLAIN, FD_SHIFT = FD_PLAIN, FD_SPLAT = FD_PLAIN,
+};
+static const uint8_t fd_imm[256] = {
+#define SIMD(sub, name, kind, x, t) [sub] = FD_##kind,
+#define SIMDX SIMD
+#include "irops_simd.def"
+#undef SIMD
+#undef SIMDX
+};
+
 /* false: malformed, with the offset in *at */
 static bool scan_body(const wa_module *m, const wa_funcdef *fd, uint32_t *at, const char **why)
 {
@@ -106,15 +122,29 @@ static bool scan_body(const wa_module *m, const wa_funcdef *fd, uint32_t *at, co
             }
             break;
         }
+        case 0xfd: {
+            uint32_t sub;
+            if (wa_rd_u32(&r, &sub) != WA_RD_OK) goto bad_free;
+            uint8_t imm = sub <= 0xff ? fd_imm[sub] : FD_NONE;
+            if (imm == FD_NONE) { *why = "illegal opcode"; goto bad_free; }
+            if ((imm == FD_MEMARG || imm == FD_MEMARG_LANE) && (!skip_u32(&r) || !skip_u32(&r)))
+                goto bad_free;
+            if ((imm == FD_MEMARG_LANE || imm == FD_LANE) && wa_rd_byte(&r, &b) != WA_RD_OK)
+                goto bad_free;
+            if (imm == FD_BYTES16) {
+                if (r.end - r.p < 16) goto bad_free;
+                r.p += 16;
+            }
+            break;
+        }
         default:
             if ((op >= 0x28 && op <= 0x3e)) {
                 if (!skip_u32(&r) || !skip_u32(&r)) goto bad_free;
             } else if (!(op <= 0x01 || op == 0x0f || op == 0x1a || op == 0x1b ||
-                         (op >= 0x45 && op <= 0xc4) || op == 0xd1 || op == 0xfd)) {
+                         (op >= 0x45 && op <= 0xc4) || op == 0xd1)) {
                 *why = "illegal opcode";
                 goto bad_free;
             }
-            if (op == 0xfd) { free(kinds); return true; } /* SIMD: not decoded here yet */
         }
     }
     free(kinds);

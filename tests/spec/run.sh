@@ -6,8 +6,8 @@
 #
 # The suite is $APRON_SPECTEST_DIR, else ${APRON_SHARED:-../shared}/wasm-testsuite (relative paths
 # are taken from the repository root). Absent suite: a note, exit 0. Each .wast is converted with
-# wast2json into BUILD_DIR/spectest/NAME/ when the .wast is newer than its JSON. simd_*.wast are not
-# run yet (SIMD comes later). Prints a line per script, then
+# wast2json into BUILD_DIR/spectest/NAME/ when the .wast is newer than its JSON. Prints a line per
+# script, then
 # `spectest: N passed, N failed, N skipped`, and writes the three numbers to
 # BUILD_DIR/spectest/summary for tests/run.sh. Exit status 1 if anything failed.
 #
@@ -46,7 +46,7 @@ if [ ! -x "$runner" ]; then
     exit 1
 fi
 
-passed=0 failed=0 skipped=0 files=0 simd=0 broken_files=0
+passed=0 failed=0 skipped=0 files=0 broken_files=0
 summary_re='^[^ ]+\.wast: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$'
 
 add_counts() { # "X.wast: N passed, N failed, N skipped"
@@ -65,11 +65,6 @@ fi
 
 for wast in "${scripts[@]}"; do
     name=$(basename "$wast" .wast)
-    case $name in simd_*)
-        simd=$((simd + 1))
-        continue
-        ;;
-    esac
     files=$((files + 1))
     dir=$out/$name
     json=$dir/$name.json
@@ -127,9 +122,6 @@ for wast in "${scripts[@]}"; do
     tail -n 15 "$dir/stderr.txt" | sed 's/^/    /'
 done
 
-if [ $simd -gt 0 ]; then
-    echo "spectest: $simd simd_*.wast scripts skipped (SIMD is not implemented yet)"
-fi
 if [ $broken_files -gt 0 ]; then
     echo "spectest: $broken_files of $files scripts did not run to completion"
 fi

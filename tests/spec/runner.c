@@ -147,18 +147,6 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* A v128 anywhere in the command: SIMD is not run yet. */
-static bool has_v128(const json_t *vals)
-{
-    size_t i;
-    const json_t *v;
-    json_array_foreach(vals, i, v) {
-        const char *t = str(v, "type");
-        if (t && strcmp(t, "v128") == 0) return true;
-    }
-    return false;
-}
-
 /* Why a command is skipped without running, or NULL if it runs. */
 static const char *skip_reason(const json_t *cmd)
 {
@@ -168,9 +156,45 @@ static const char *skip_reason(const json_t *cmd)
     const json_t *field = json_object_get(action, "field");
     if (field && json_string_length(field) != strlen(json_string_value(field)))
         return "export name with a NUL byte (the API takes C strings)";
-    if (has_v128(json_object_get(action, "args")) || has_v128(json_object_get(cmd, "expected")))
-        return "v128";
     return NULL;
+}
+
+/* Lane width in bytes of a v128's lane_type (i8 ... f64), 0 if unknown. */
+static unsigned lane_bytes(const char *lt)
+{
+    static const struct { const char *name; unsigned bytes; } lanes[] = {
+        {"i8", 1}, {"i16", 2}, {"i32", 4}, {"i64", 8}, {"f32", 4}, {"f64", 8},
+    };
+    for (size_t i = 0; lt && i < sizeof lanes / sizeof lanes[0]; i++)
+        if (strcmp(lt, lanes[i].name) == 0) return lanes[i].bytes;
+    return 0;
+}
+
+/* One lane's bits: wast2json writes them unsigned; a leading '-' is accepted too. */
+static bool parse_lane(const char *s, unsigned bytes, uint64_t *out)
+{
+    uint64_t mask = bytes == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * bytes)) - 1;
+    if (s && s[0] == '-') {
+        uint64_t mag;
+        if (!parse_u64(s + 1, &mag)) return false;
+        *out = (0 - mag) & mask;
+        return true;
+    }
+    return parse_u64(s, out) && *out <= mask;
+}
+
+/* A v128 {"lane_type", "value": [lanes]} into 16 bytes (little-endian lanes). */
+static bool parse_v128(const json_t *j, uint8_t out[16])
+{
+    unsigned bytes = lane_bytes(str(j, "lane_type"));
+    const json_t *lanes = json_object_get(j, "value");
+    if (!bytes || json_array_size(lanes) != 16 / bytes) return false;
+    for (unsigned i = 0; i < 16 / bytes; i++) {
+        uint64_t bits;
+        if (!parse_lane(json_string_value(json_array_get(lanes, i)), bytes, &bits)) return false;
+        for (unsigned k = 0; k < bytes; k++) out[i * bytes + k] = (uint8_t)(bits >> (8 * k));
+    }
+    return true;
 }
 
 /* Argument from the JSON. externref N is (void *)(N + 1), so that 0 stays null. */
@@ -202,7 +226,7 @@ static bool parse_arg(const json_t *j, wa_value *out)
         out->of.func = NULL;
         return val && strcmp(val, "null") == 0;
     case WA_V128:
-        return false;
+        return parse_v128(j, out->of.v128);
     }
     return false;
 }
@@ -233,9 +257,12 @@ static void format_value(char *buf, size_t size, wa_valtype t, const wa_value *v
             snprintf(buf, size, "externref:%" PRIuPTR " (%p)", (uintptr_t)v->of.ext - 1, v->of.ext);
         else snprintf(buf, size, "externref:null");
         return;
-    case WA_V128:
-        snprintf(buf, size, "v128");
+    case WA_V128: {
+        int n = snprintf(buf, size, "v128:");
+        for (int i = 0; i < 16 && n > 0 && (size_t)n < size; i++)
+            n += snprintf(buf + n, size - (size_t)n, "%s%02x", i ? " " : "", v->of.v128[i]);
         return;
+    }
     }
     snprintf(buf, size, "type 0x%02x", (unsigned)t);
 }
@@ -243,6 +270,19 @@ static void format_value(char *buf, size_t size, wa_valtype t, const wa_value *v
 static void format_expected(char *buf, size_t size, const json_t *e)
 {
     const char *t = str(e, "type"), *v = str(e, "value");
+    const json_t *lanes = json_object_get(e, "value");
+    if (json_is_array(lanes)) {
+        const char *lt = str(e, "lane_type");
+        int n = snprintf(buf, size, "%s:%s:", t ? t : "?", lt ? lt : "?");
+        size_t i;
+        const json_t *l;
+        json_array_foreach(lanes, i, l) {
+            if (n <= 0 || (size_t)n >= size) break;
+            const char *ls = json_string_value(l);
+            n += snprintf(buf + n, size - (size_t)n, "%s%s", i ? " " : "", ls ? ls : "?");
+        }
+        return;
+    }
     snprintf(buf, size, "%s:%s", t ? t : "?", v ? v : "(any non-null)");
 }
 
@@ -253,6 +293,26 @@ static bool nan_matches(const char *want, uint64_t bits, bool is_f32)
     uint64_t magnitude = is_f32 ? 0x7fffffffu : 0x7fffffffffffffffu;
     if (strcmp(want, "nan:canonical") == 0) return (bits & magnitude) == quiet;
     return (bits & quiet) == quiet; /* nan:arithmetic */
+}
+
+/* Lane by lane; float lanes may expect nan:canonical or nan:arithmetic. */
+static bool v128_matches(const json_t *e, const uint8_t got[16])
+{
+    const char *lt = str(e, "lane_type");
+    unsigned bytes = lane_bytes(lt);
+    const json_t *lanes = json_object_get(e, "value");
+    if (!bytes || json_array_size(lanes) != 16 / bytes) return false;
+    for (unsigned i = 0; i < 16 / bytes; i++) {
+        const char *want = json_string_value(json_array_get(lanes, i));
+        uint64_t bits = 0, w;
+        for (unsigned k = 0; k < bytes; k++) bits |= (uint64_t)got[i * bytes + k] << (8 * k);
+        if (want && strncmp(want, "nan:", 4) == 0) {
+            if (lt[0] != 'f' || !nan_matches(want, bits, bytes == 4)) return false;
+        } else if (!parse_lane(want, bytes, &w) || w != bits) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool value_matches(const json_t *e, wa_valtype got_type, const wa_value *got)
@@ -280,7 +340,7 @@ static bool value_matches(const json_t *e, wa_valtype got_type, const wa_value *
         if (strcmp(val, "null") == 0) return got->of.ext == NULL;
         return parse_u64(val, &bits) && got->of.ext == (void *)(uintptr_t)(bits + 1);
     case WA_V128:
-        return false;
+        return v128_matches(e, got->of.v128);
     }
     return false;
 }
