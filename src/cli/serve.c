@@ -1,6 +1,7 @@
 /* serve.c — `apron serve`: settings (defaults < config file < APP_* environment < flags), the
  * functions of tarmac.json (or single-function mode when it is missing), init functions, the
- * HTTP listener, and a graceful stop on SIGTERM/SIGINT (TARMAC.md §1.1–1.3, §1.8, §3). */
+ * HTTP listener, a graceful stop on SIGTERM/SIGINT (TARMAC.md §1.1–1.3, §1.8, §3), and a reload
+ * of tarmac.json on SIGHUP that swaps the functions without dropping a request. */
 #include "cli.h"
 
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "pool/pool.h"
 #include "router/router.h"
 #include "wapc/wapc.h"
+#include "wasi/wasi.h"
 
 extern char **environ;
 
@@ -33,21 +35,33 @@ typedef struct {
     const ap_settings *s;
 } f2f_target;
 
+/* A generation: what one reading of tarmac.json (or single-function mode) produced. The server
+ * starts with one; SIGHUP builds the next, swaps it into the listener and frees the previous one
+ * once no request uses it. */
 typedef struct {
-    ap_settings s;
+    const ap_settings *s;
     ap_tarmac *tarmac;
     ap_wapc_registry *reg;
     ap_router *router;
     ap_pool_fn **fns;
+    ap_wasi **wasis; /* fns[i]'s WASI context: stdout/stderr to the log, tagged with its name */
+    char **tags;     /* wasis[i]'s tag */
     size_t nfns;
     f2f_target *f2f;
     size_t nf2f;
+    int counts[AP_ROUTE_OTHER + 1];
+    bool gauged; /* service_routes was raised for these routes */
     /* scheduled tasks */
     pthread_t *tasks;
     size_t ntasks;
     pthread_mutex_t task_lock;
     pthread_cond_t task_cond;
     bool stopping;
+} gen;
+
+typedef struct {
+    ap_settings s;
+    gen *g;
 } app;
 
 static ap_wapc_host_status call_function(void *user, const ap_wapc_call *call, ap_buf *response,
@@ -69,40 +83,81 @@ static ap_wapc_host_status call_function(void *user, const ap_wapc_call *call, a
     return AP_WAPC_HOST_OK;
 }
 
-static ap_pool_fn *find_fn(app *a, const char *name)
+static ap_pool_fn *find_fn(gen *g, const char *name)
 {
-    for (size_t i = 0; i < a->nfns; i++)
-        if (strcmp(ap_pool_fn_name(a->fns[i]), name) == 0) return a->fns[i];
+    for (size_t i = 0; i < g->nfns; i++)
+        if (strcmp(ap_pool_fn_name(g->fns[i]), name) == 0) return g->fns[i];
     return NULL;
 }
 
-static bool load_fn(app *a, const ap_wapc_config *wc, const char *name, const char *path,
+/* WASI stdout/stderr of a function's instances: each line becomes a log record tagged with the
+ * function's name (INFO for stdout, WARN for stderr). A line that a guest writes in several
+ * fd_write calls arrives as several records: instances run on many threads at once, and holding
+ * partial lines per instance is not worth a lock on every write. */
+static void guest_output(void *user, int fd, const uint8_t *p, size_t n)
+{
+    const char *name = user;
+    ap_log_level level = fd == 2 ? AP_LOG_WARN : AP_LOG_INFO;
+    if (!ap_log_enabled(level)) return;
+    while (n > 0) {
+        const uint8_t *nl = memchr(p, '\n', n);
+        size_t len = nl ? (size_t)(nl - p) : n;
+        size_t line = len;
+        if (line > 0 && p[line - 1] == '\r') line--;
+        if (line > 0)
+            AP_LOG(level, "guest output", AP_LSTR("function", name),
+                   AP_LSTR("stream", fd == 2 ? "stderr" : "stdout"),
+                   AP_LMEM("message", (const char *)p, line));
+        if (!nl) break;
+        p += len + 1;
+        n -= len + 1;
+    }
+}
+
+static bool load_fn(gen *g, const ap_wapc_config *base, const char *name, const char *path,
                     size_t pool_size)
 {
     ap_errbuf e;
     ap_pool_fn *fn;
-    if (ap_pool_fn_load(name, path, pool_size, wc, &fn, &e) != AP_POOL_OK) {
+    ap_wapc_config wc = *base;
+    /* The sink's tag is a copy: `name` belongs to the tarmac.json being loaded. */
+    const char *argv[] = {name};
+    ap_wasi_config wcfg = {.argc = 1, .argv = argv, .write = guest_output};
+    char *tag = strdup(name);
+    wcfg.write_user = tag;
+    if (!tag || ap_wasi_new(&wcfg, &g->wasis[g->nfns]) != AP_WASI_OK) {
+        free(tag);
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "out of memory"));
+        return false;
+    }
+    g->tags[g->nfns] = tag;
+    wc.wasi = g->wasis[g->nfns];
+    if (ap_pool_fn_load(name, path, pool_size, &wc, &fn, &e) != AP_POOL_OK) {
         AP_LOG(AP_LOG_ERROR, "Service stopped",
                AP_LSTR("error", "could not load function"), AP_LSTR("function", name),
                AP_LSTR("path", path), AP_LSTR("detail", e.msg));
+        ap_wasi_free(g->wasis[g->nfns]);
+        g->wasis[g->nfns] = NULL;
+        free(tag);
+        g->tags[g->nfns] = NULL;
         return false;
     }
-    a->fns[a->nfns++] = fn;
+    g->fns[g->nfns++] = fn;
     return true;
 }
 
 /* Init functions (TARMAC.md §3.4), with apron's backoff: the delay starts at `frequency` seconds
  * and doubles after each failure (Tarmac squares it); no sleep after the last attempt. */
-static bool run_init(app *a, const ap_tarmac_route *r)
+static bool run_init(gen *g, const ap_tarmac_route *r)
 {
-    ap_pool_fn *fn = find_fn(a, r->function);
+    ap_pool_fn *fn = find_fn(g, r->function);
     int64_t delay = r->frequency > 0 ? r->frequency : 1;
     for (int64_t attempt = 0; attempt <= r->retries; attempt++) {
         AP_LOG(AP_LOG_INFO, "Executing Init Function", AP_LSTR("function", r->function),
                AP_LINT("attempt", attempt + 1));
         ap_buf out = {0};
         ap_errbuf e;
-        ap_pool_fn_status st = ap_pool_fn_call(fn, (ap_bytes){0}, a->s.pool_wait_timeout_ms,
+        ap_pool_fn_status st = ap_pool_fn_call(fn, (ap_bytes){0}, g->s->pool_wait_timeout_ms,
                                                &out, &e);
         ap_buf_free(&out);
         if (st == AP_POOL_FN_OK) return true;
@@ -119,8 +174,18 @@ static bool run_init(app *a, const ap_tarmac_route *r)
     return false;
 }
 
+static bool run_inits(gen *g)
+{
+    for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
+        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++)
+            if (g->tarmac->services[s].routes[r].type == AP_ROUTE_INIT &&
+                !run_init(g, &g->tarmac->services[s].routes[r]))
+                return false;
+    return true;
+}
+
 typedef struct {
-    app *a;
+    gen *g;
     ap_pool_fn *fn;
     int64_t frequency;
 } task_arg;
@@ -130,98 +195,154 @@ typedef struct {
 static void *task_main(void *p)
 {
     task_arg *t = p;
-    app *a = t->a;
+    gen *g = t->g;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
-    pthread_mutex_lock(&a->task_lock);
+    pthread_mutex_lock(&g->task_lock);
     for (;;) {
         next.tv_sec += t->frequency;
-        while (!a->stopping &&
-               pthread_cond_timedwait(&a->task_cond, &a->task_lock, &next) == 0)
+        while (!g->stopping &&
+               pthread_cond_timedwait(&g->task_cond, &g->task_lock, &next) == 0)
             ;
-        if (a->stopping) break;
-        pthread_mutex_unlock(&a->task_lock);
+        if (g->stopping) break;
+        pthread_mutex_unlock(&g->task_lock);
         AP_LOG(AP_LOG_TRACE, "Executing Scheduled Task",
                AP_LSTR("function", ap_pool_fn_name(t->fn)));
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         ap_buf out = {0};
         ap_errbuf e;
-        ap_pool_fn_call(t->fn, (ap_bytes){0}, a->s.pool_wait_timeout_ms, &out, &e);
+        ap_pool_fn_call(t->fn, (ap_bytes){0}, g->s->pool_wait_timeout_ms, &out, &e);
         ap_buf_free(&out);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
         ap_metrics_observe(AP_METRIC_SCHEDULED_TASKS, ap_pool_fn_name(t->fn), ms);
-        pthread_mutex_lock(&a->task_lock);
+        pthread_mutex_lock(&g->task_lock);
     }
-    pthread_mutex_unlock(&a->task_lock);
+    pthread_mutex_unlock(&g->task_lock);
     free(t);
     return NULL;
 }
 
-static bool start_task(app *a, ap_pool_fn *fn, int64_t frequency)
+static bool start_task(gen *g, ap_pool_fn *fn, int64_t frequency)
 {
     task_arg *t = malloc(sizeof *t);
-    pthread_t *v = realloc(a->tasks, (a->ntasks + 1) * sizeof *v);
+    pthread_t *v = realloc(g->tasks, (g->ntasks + 1) * sizeof *v);
+    if (v) g->tasks = v;
     if (!t || !v) {
         free(t);
         return false;
     }
-    a->tasks = v;
-    *t = (task_arg){a, fn, frequency};
-    if (pthread_create(&a->tasks[a->ntasks], NULL, task_main, t) != 0) {
+    *t = (task_arg){g, fn, frequency};
+    if (pthread_create(&g->tasks[g->ntasks], NULL, task_main, t) != 0) {
         free(t);
         return false;
     }
-    a->ntasks++;
+    g->ntasks++;
     return true;
 }
 
-static bool route_http(app *a, const char *service, const char *method, const char *path,
+static bool start_tasks(gen *g)
+{
+    for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
+        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++) {
+            const ap_tarmac_route *rt = &g->tarmac->services[s].routes[r];
+            if (rt->type != AP_ROUTE_SCHEDULED_TASK) continue;
+            AP_LOG(AP_LOG_INFO, "Scheduling custom task for function",
+                   AP_LSTR("function", rt->function), AP_LINT("frequency", rt->frequency));
+            if (!start_task(g, find_fn(g, rt->function), rt->frequency)) return false;
+        }
+    return true;
+}
+
+/* Stops the scheduled tasks, waiting for a running one to finish. */
+static void stop_tasks(gen *g)
+{
+    if (!g->ntasks) return;
+    pthread_mutex_lock(&g->task_lock);
+    g->stopping = true;
+    pthread_cond_broadcast(&g->task_cond);
+    pthread_mutex_unlock(&g->task_lock);
+    for (size_t i = 0; i < g->ntasks; i++)
+        pthread_join(g->tasks[i], NULL);
+    g->ntasks = 0;
+}
+
+static bool route_http(gen *g, const char *service, const char *method, const char *path,
                        const char *function)
 {
     ap_errbuf e;
-    if (!ap_router_add(a->router, method, path, AP_HANDLER_WASM, function, &e)) {
+    if (!ap_router_add(g->router, method, path, AP_HANDLER_WASM, function, &e)) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", e.msg));
         return false;
     }
     AP_LOG(AP_LOG_INFO, "Registering Route for function", AP_LSTR("function", function),
            AP_LSTR("method", method), AP_LSTR("path", path), AP_LSTR("function_type", "http"),
            AP_LSTR("service", service));
-    ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, service, "http", 1);
     return true;
 }
 
-/* Loads the functions and routes; false after logging why. */
-static bool load_functions(app *a, const ap_wapc_config *wc, int *counts)
+static const char *const route_type_names[] = {
+    [AP_ROUTE_HTTP] = "http",
+    [AP_ROUTE_INIT] = "init",
+    [AP_ROUTE_SCHEDULED_TASK] = "scheduled_task",
+    [AP_ROUTE_FUNCTION] = "function",
+};
+
+/* service_routes (TARMAC.md §6): +1 per route of g when it starts serving, -1 when it is
+ * replaced. */
+static void gauge_routes(gen *g, double delta)
 {
-    if (!a->tarmac) {
+    if (!g->tarmac) {
+        ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, "default", "http", delta);
+        return;
+    }
+    for (size_t s = 0; s < g->tarmac->nservices; s++) {
+        const ap_tarmac_service *sv = &g->tarmac->services[s];
+        for (size_t r = 0; r < sv->nroutes; r++) {
+            const ap_tarmac_route *rt = &sv->routes[r];
+            if (rt->type == AP_ROUTE_OTHER) continue;
+            double n = rt->type == AP_ROUTE_HTTP ? (double)rt->nmethods : 1;
+            ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, sv->key, route_type_names[rt->type],
+                                 n * delta);
+        }
+    }
+}
+
+/* Loads the functions and routes; false after logging why. */
+static bool load_functions(gen *g, const ap_wapc_config *wc)
+{
+    int *counts = g->counts;
+    if (!g->tarmac) {
         /* Single-function mode (TARMAC.md §1.3). */
-        a->fns = calloc(1, sizeof *a->fns);
-        if (!a->fns) return false;
-        if (!load_fn(a, wc, "default", a->s.wasm_function,
-                     a->s.wasm_pool_size > 0 ? (size_t)a->s.wasm_pool_size : 100))
+        g->fns = calloc(1, sizeof *g->fns);
+        g->wasis = calloc(1, sizeof *g->wasis);
+        g->tags = calloc(1, sizeof *g->tags);
+        if (!g->fns || !g->wasis || !g->tags) return false;
+        if (!load_fn(g, wc, "default", g->s->wasm_function,
+                     g->s->wasm_pool_size > 0 ? (size_t)g->s->wasm_pool_size : 100))
             return false;
         static const char *const m[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
         ap_errbuf e;
         for (int i = 0; i < 5; i++)
-            if (!ap_router_add(a->router, m[i], "/", AP_HANDLER_WASM, "default", &e)) return false;
-        ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, "default", "http", 1);
+            if (!ap_router_add(g->router, m[i], "/", AP_HANDLER_WASM, "default", &e)) return false;
         counts[AP_ROUTE_HTTP] = 1;
         return true;
     }
     size_t total = 0;
-    for (size_t s = 0; s < a->tarmac->nservices; s++)
-        total += a->tarmac->services[s].nfunctions;
-    a->fns = calloc(total + 1, sizeof *a->fns);
-    if (!a->fns) return false;
+    for (size_t s = 0; s < g->tarmac->nservices; s++)
+        total += g->tarmac->services[s].nfunctions;
+    g->fns = calloc(total + 1, sizeof *g->fns);
+    g->wasis = calloc(total + 1, sizeof *g->wasis);
+    g->tags = calloc(total + 1, sizeof *g->tags);
+    if (!g->fns || !g->wasis || !g->tags) return false;
     AP_LOG(AP_LOG_INFO, "Loading Services from wasm_function_config",
-           AP_LSTR("config_path", a->tarmac->path));
-    for (size_t s = 0; s < a->tarmac->nservices; s++) {
-        const ap_tarmac_service *sv = &a->tarmac->services[s];
+           AP_LSTR("config_path", g->tarmac->path));
+    for (size_t s = 0; s < g->tarmac->nservices; s++) {
+        const ap_tarmac_service *sv = &g->tarmac->services[s];
         AP_LOG(AP_LOG_INFO, "Loading Functions from Service", AP_LSTR("service", sv->key));
         for (size_t f = 0; f < sv->nfunctions; f++) {
-            if (!load_fn(a, wc, sv->functions[f].name, sv->functions[f].filepath,
+            if (!load_fn(g, wc, sv->functions[f].name, sv->functions[f].filepath,
                          (size_t)sv->functions[f].pool_size))
                 return false;
             AP_LOG(AP_LOG_INFO, "Loaded Function for Service", AP_LSTR("service", sv->key),
@@ -230,26 +351,13 @@ static bool load_functions(app *a, const ap_wapc_config *wc, int *counts)
         AP_LOG(AP_LOG_INFO, "Registering Routes from Service", AP_LSTR("service", sv->key));
         for (size_t r = 0; r < sv->nroutes; r++) {
             const ap_tarmac_route *rt = &sv->routes[r];
-            switch (rt->type) {
-            case AP_ROUTE_HTTP:
+            if (rt->type == AP_ROUTE_HTTP) {
                 for (size_t m = 0; m < rt->nmethods; m++)
-                    if (!route_http(a, sv->key, rt->methods[m], rt->path, rt->function))
+                    if (!route_http(g, sv->key, rt->methods[m], rt->path, rt->function))
                         return false;
                 counts[AP_ROUTE_HTTP] += (int)rt->nmethods;
-                break;
-            case AP_ROUTE_INIT:
-                ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, sv->key, "init", 1);
-                counts[AP_ROUTE_INIT]++;
-                break;
-            case AP_ROUTE_SCHEDULED_TASK:
-                ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, sv->key, "scheduled_task", 1);
-                counts[AP_ROUTE_SCHEDULED_TASK]++;
-                break;
-            case AP_ROUTE_FUNCTION:
-                ap_metrics_gauge_add(AP_METRIC_SERVICE_ROUTES, sv->key, "function", 1);
-                counts[AP_ROUTE_FUNCTION]++;
-                break;
-            case AP_ROUTE_OTHER: break;
+            } else if (rt->type != AP_ROUTE_OTHER) {
+                counts[rt->type]++;
             }
         }
     }
@@ -258,36 +366,36 @@ static bool load_functions(app *a, const ap_wapc_config *wc, int *counts)
 
 /* Function-to-function callbacks are registered before any instance exists (the registry is
  * read-only afterwards); their targets are filled in once every function is loaded. */
-static bool register_f2f(app *a)
+static bool register_f2f(gen *g)
 {
-    if (!a->tarmac) return true;
+    if (!g->tarmac) return true;
     size_t n = 0;
-    for (size_t s = 0; s < a->tarmac->nservices; s++)
-        for (size_t r = 0; r < a->tarmac->services[s].nroutes; r++)
-            n += a->tarmac->services[s].routes[r].type == AP_ROUTE_FUNCTION;
-    a->f2f = calloc(n + 1, sizeof *a->f2f);
-    if (!a->f2f) return false;
-    for (size_t s = 0; s < a->tarmac->nservices; s++)
-        for (size_t r = 0; r < a->tarmac->services[s].nroutes; r++) {
-            const ap_tarmac_route *rt = &a->tarmac->services[s].routes[r];
+    for (size_t s = 0; s < g->tarmac->nservices; s++)
+        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++)
+            n += g->tarmac->services[s].routes[r].type == AP_ROUTE_FUNCTION;
+    g->f2f = calloc(n + 1, sizeof *g->f2f);
+    if (!g->f2f) return false;
+    for (size_t s = 0; s < g->tarmac->nservices; s++)
+        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++) {
+            const ap_tarmac_route *rt = &g->tarmac->services[s].routes[r];
             if (rt->type != AP_ROUTE_FUNCTION) continue;
-            f2f_target *t = &a->f2f[a->nf2f++];
-            t->s = &a->s;
+            f2f_target *t = &g->f2f[g->nf2f++];
+            t->s = g->s;
             AP_LOG(AP_LOG_INFO, "Registering Function to Function callback",
                    AP_LSTR("function", rt->function));
-            if (!ap_wapc_register(a->reg, "tarmac", "function", rt->function, call_function, t))
+            if (!ap_wapc_register(g->reg, "tarmac", "function", rt->function, call_function, t))
                 return false;
         }
     return true;
 }
 
-static void bind_f2f(app *a)
+static void bind_f2f(gen *g)
 {
     size_t i = 0;
-    for (size_t s = 0; a->tarmac && s < a->tarmac->nservices; s++)
-        for (size_t r = 0; r < a->tarmac->services[s].nroutes; r++)
-            if (a->tarmac->services[s].routes[r].type == AP_ROUTE_FUNCTION)
-                a->f2f[i++].fn = find_fn(a, a->tarmac->services[s].routes[r].function);
+    for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
+        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++)
+            if (g->tarmac->services[s].routes[r].type == AP_ROUTE_FUNCTION)
+                g->f2f[i++].fn = find_fn(g, g->tarmac->services[s].routes[r].function);
 }
 
 static void guest_log(void *user, const ap_wapc_instance *inst, ap_bytes msg)
@@ -296,25 +404,126 @@ static void guest_log(void *user, const ap_wapc_instance *inst, ap_bytes msg)
            AP_LMEM("message", (const char *)msg.ptr, msg.len ? msg.len : 0));
 }
 
-static void app_free(app *a)
+/* Stops g's tasks and frees it; no request may be using it. NULL is a no-op. */
+static void gen_free(gen *g)
 {
-    if (a->ntasks) {
-        pthread_mutex_lock(&a->task_lock);
-        a->stopping = true;
-        pthread_cond_broadcast(&a->task_cond);
-        pthread_mutex_unlock(&a->task_lock);
-        for (size_t i = 0; i < a->ntasks; i++)
-            pthread_join(a->tasks[i], NULL);
+    if (!g) return;
+    stop_tasks(g);
+    if (g->gauged) gauge_routes(g, -1);
+    free(g->tasks);
+    for (size_t i = 0; i < g->nfns; i++) {
+        ap_pool_fn_free(g->fns[i]);
+        ap_wasi_free(g->wasis[i]);
+        free(g->tags[i]);
     }
-    free(a->tasks);
-    for (size_t i = 0; i < a->nfns; i++)
-        ap_pool_fn_free(a->fns[i]);
-    free(a->fns);
-    free(a->f2f);
-    ap_router_free(a->router);
-    ap_wapc_registry_free(a->reg);
-    ap_tarmac_free(a->tarmac);
-    ap_settings_free(&a->s);
+    free(g->fns);
+    free(g->wasis);
+    free(g->tags);
+    free(g->f2f);
+    ap_router_free(g->router);
+    ap_wapc_registry_free(g->reg);
+    ap_tarmac_free(g->tarmac);
+    pthread_cond_destroy(&g->task_cond);
+    pthread_mutex_destroy(&g->task_lock);
+    free(g);
+}
+
+typedef enum { GEN_OK, GEN_INVALID, GEN_FAILED } gen_status;
+
+/* Reads tarmac.json (single-function mode when it is missing), builds the host-call registry,
+ * loads the functions and registers the routes (with /metrics unless `job`). Init functions and
+ * scheduled tasks are the caller's next steps. *out only on GEN_OK; otherwise the reason is
+ * logged (an invalid tarmac.json also on stderr: a deliberate difference from Tarmac, which
+ * falls back to single-function mode). */
+static gen_status gen_new(const ap_settings *s, bool job, gen **out)
+{
+    gen *g = calloc(1, sizeof *g);
+    if (!g) return GEN_FAILED;
+    g->s = s;
+    pthread_mutex_init(&g->task_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->task_cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    ap_buf problems = {0};
+    ap_config_status ts = ap_tarmac_load(s->wasm_function_config, &g->tarmac, &problems);
+    if (ts == AP_CONFIG_NOTFOUND) {
+        AP_LOG(AP_LOG_INFO, "Could not load wasm_function_config starting with default function "
+                            "path",
+               AP_LSTR("config_path", s->wasm_function_config),
+               AP_LSTR("error", "file not found"));
+    } else if (ts != AP_CONFIG_OK) {
+        fprintf(stderr, "apron serve: %s is invalid:\n%s", s->wasm_function_config,
+                problems.data ? (char *)problems.data : "out of memory\n");
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "invalid wasm_function_config"),
+               AP_LSTR("config_path", s->wasm_function_config));
+        ap_buf_free(&problems);
+        gen_free(g);
+        return GEN_INVALID;
+    }
+    ap_buf_free(&problems);
+
+    ap_errbuf e;
+    /* Every host call is registered here, before the first instance exists. */
+    if (!(g->reg = ap_wapc_registry_new()) || !ap_wapc_registry_alias(g->reg, "default", "tarmac") ||
+        !ap_http_register_host_calls(g->reg) || !(g->router = ap_router_new()) ||
+        !register_f2f(g) ||
+        !ap_router_add(g->router, "GET", "/health", AP_HANDLER_HEALTH, NULL, &e) ||
+        !ap_router_add(g->router, "GET", "/ready", AP_HANDLER_READY, NULL, &e)) {
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "out of memory"));
+        gen_free(g);
+        return GEN_FAILED;
+    }
+    ap_wapc_config wc = {.registry = g->reg, .tarmac_texts = true, .log = guest_log};
+    if (!load_functions(g, &wc)) {
+        gen_free(g);
+        return GEN_FAILED;
+    }
+    bind_f2f(g);
+    if (!job && !ap_router_add(g->router, "GET", "/metrics", AP_HANDLER_METRICS, NULL, &e)) {
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", e.msg));
+        gen_free(g);
+        return GEN_FAILED;
+    }
+    *out = g;
+    return GEN_OK;
+}
+
+static ap_http_routes gen_routes(const gen *g)
+{
+    return (ap_http_routes){.router = g->router, .fns = g->fns, .nfns = g->nfns};
+}
+
+/* SIGHUP: a new generation from tarmac.json, its init functions run and its tasks started, then
+ * swapped in. The running one stays if anything fails. */
+static void reload(app *a, ap_http *h)
+{
+    AP_LOG(AP_LOG_INFO, "Reloading wasm_function_config",
+           AP_LSTR("config_path", a->s.wasm_function_config));
+    gen *g = NULL;
+    if (gen_new(&a->s, false, &g) != GEN_OK || !run_inits(g) || !start_tasks(g)) {
+        gen_free(g);
+        AP_LOG(AP_LOG_ERROR, "Reload failed, the running functions stay");
+        return;
+    }
+    ap_http_routes r = gen_routes(g);
+    if (!ap_http_swap(h, &r)) {
+        gen_free(g);
+        AP_LOG(AP_LOG_ERROR, "Reload failed, the running functions stay",
+               AP_LSTR("error", "out of memory"));
+        return;
+    }
+    gen *old = a->g;
+    a->g = g;
+    gauge_routes(g, 1);
+    g->gauged = true;
+    gen_free(old);
+    AP_LOG(AP_LOG_INFO, "Reloaded Functions and Routes", AP_LINT("init", g->counts[AP_ROUTE_INIT]),
+           AP_LINT("http", g->counts[AP_ROUTE_HTTP]),
+           AP_LINT("scheduled_task", g->counts[AP_ROUTE_SCHEDULED_TASK]),
+           AP_LINT("function", g->counts[AP_ROUTE_FUNCTION]));
 }
 
 /* Settings from every source; false after printing every problem on stderr. */
@@ -367,12 +576,6 @@ static bool load_settings(app *a, int argc, char **argv, bool *print)
 int ap_cli_serve(int argc, char **argv)
 {
     app a = {0};
-    pthread_mutex_init(&a.task_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a.task_cond, &ca);
-    pthread_condattr_destroy(&ca);
     bool print = false;
     int rc = 1;
     if (!load_settings(&a, argc, argv, &print)) {
@@ -406,50 +609,20 @@ int ap_cli_serve(int argc, char **argv)
         goto out;
     }
 
-    ap_buf problems = {0};
-    ap_config_status ts = ap_tarmac_load(a.s.wasm_function_config, &a.tarmac, &problems);
-    if (ts == AP_CONFIG_NOTFOUND) {
-        AP_LOG(AP_LOG_INFO, "Could not load wasm_function_config starting with default function "
-                            "path",
-               AP_LSTR("config_path", a.s.wasm_function_config),
-               AP_LSTR("error", "file not found"));
-    } else if (ts != AP_CONFIG_OK) {
-        /* A deliberate difference from Tarmac: an invalid tarmac.json stops start-up. */
-        fprintf(stderr, "apron serve: %s is invalid:\n%s", a.s.wasm_function_config,
-                problems.data ? (char *)problems.data : "out of memory\n");
-        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "invalid wasm_function_config"),
-               AP_LSTR("config_path", a.s.wasm_function_config));
-        ap_buf_free(&problems);
-        goto out;
-    }
-    ap_buf_free(&problems);
-
-    if (!(a.reg = ap_wapc_registry_new()) || !ap_wapc_registry_alias(a.reg, "default", "tarmac") ||
-        !(a.router = ap_router_new()) || !register_f2f(&a))
-        goto oom;
-    ap_errbuf e;
-    if (!ap_router_add(a.router, "GET", "/health", AP_HANDLER_HEALTH, NULL, &e) ||
-        !ap_router_add(a.router, "GET", "/ready", AP_HANDLER_READY, NULL, &e))
-        goto oom;
-    ap_wapc_config wc = {.registry = a.reg, .tarmac_texts = true, .log = guest_log};
-    int counts[AP_ROUTE_OTHER + 1] = {0};
-    if (!load_functions(&a, &wc, counts)) goto out;
-    bind_f2f(&a);
-    for (size_t s = 0; a.tarmac && s < a.tarmac->nservices; s++)
-        for (size_t r = 0; r < a.tarmac->services[s].nroutes; r++)
-            if (a.tarmac->services[s].routes[r].type == AP_ROUTE_INIT &&
-                !run_init(&a, &a.tarmac->services[s].routes[r]))
-                goto out;
-    AP_LOG(AP_LOG_INFO, "Loaded Functions and Routes", AP_LINT("init", counts[AP_ROUTE_INIT]),
-           AP_LINT("http", counts[AP_ROUTE_HTTP]),
-           AP_LINT("scheduled_task", counts[AP_ROUTE_SCHEDULED_TASK]),
-           AP_LINT("function", counts[AP_ROUTE_FUNCTION]));
-    if (strcmp(a.s.run_mode, "job") == 0) {
+    bool job = strcmp(a.s.run_mode, "job") == 0;
+    if (gen_new(&a.s, job, &a.g) != GEN_OK || !run_inits(a.g)) goto out;
+    gen *g = a.g;
+    AP_LOG(AP_LOG_INFO, "Loaded Functions and Routes", AP_LINT("init", g->counts[AP_ROUTE_INIT]),
+           AP_LINT("http", g->counts[AP_ROUTE_HTTP]),
+           AP_LINT("scheduled_task", g->counts[AP_ROUTE_SCHEDULED_TASK]),
+           AP_LINT("function", g->counts[AP_ROUTE_FUNCTION]));
+    if (job) {
         AP_LOG(AP_LOG_INFO, "Run mode is job, exiting after init function execution");
         rc = 0;
         goto out;
     }
-    if (!ap_router_add(a.router, "GET", "/metrics", AP_HANDLER_METRICS, NULL, &e)) goto oom;
+    gauge_routes(g, 1);
+    g->gauged = true;
 
     /* Signals are taken by sigwait on this thread; every thread started from here inherits the
      * mask. */
@@ -457,20 +630,17 @@ int ap_cli_serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    for (size_t s = 0; a.tarmac && s < a.tarmac->nservices; s++)
-        for (size_t r = 0; r < a.tarmac->services[s].nroutes; r++) {
-            const ap_tarmac_route *rt = &a.tarmac->services[s].routes[r];
-            if (rt->type != AP_ROUTE_SCHEDULED_TASK) continue;
-            AP_LOG(AP_LOG_INFO, "Scheduling custom task for function",
-                   AP_LSTR("function", rt->function), AP_LINT("frequency", rt->frequency));
-            if (!start_task(&a, find_fn(&a, rt->function), rt->frequency)) goto oom;
-        }
-
-    ap_http_config hc = {.settings = &a.s, .router = a.router, .fns = a.fns, .nfns = a.nfns};
+    if (!start_tasks(g)) {
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "cannot start scheduled tasks"));
+        goto out;
+    }
+    ap_http_config hc = {.settings = &a.s, .routes = gen_routes(g)};
     ap_http *h;
+    ap_errbuf e;
     AP_LOG(AP_LOG_INFO, "Starting HTTP Listener", AP_LSTR("address", a.s.listen_addr));
     if (ap_http_start(&hc, &h, &e) != AP_HTTP_OK) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", e.msg));
@@ -481,7 +651,8 @@ int ap_cli_serve(int argc, char **argv)
     AP_LOG(AP_LOG_INFO, msg, AP_LSTR("address", ap_http_address(h)),
            AP_LBOOL("tls", a.s.enable_tls));
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reload(&a, h);
     AP_LOG(AP_LOG_INFO, "Received shutdown signal", AP_LSTR("signal", strsignal(sig)));
     unsigned cut = ap_http_stop(h, a.s.shutdown_timeout);
     if (cut) {
@@ -491,11 +662,8 @@ int ap_cli_serve(int argc, char **argv)
     }
     AP_LOG(AP_LOG_INFO, "Service shutdown");
     rc = 0;
-    goto out;
-oom:
-    AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "start-up failed (out of memory or "
-                                                             "route conflict)"));
 out:
-    app_free(&a);
+    gen_free(a.g);
+    ap_settings_free(&a.s);
     return rc;
 }

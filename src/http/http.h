@@ -7,6 +7,14 @@
  * guest, stores the response and resumes the connection, and MHD's thread sends it. Guests never
  * run on the event-loop threads, so a slow guest never stalls other connections.
  *
+ * Routes and functions form a table that ap_http_swap replaces while serving (SIGHUP reload): a
+ * request holds the table it was routed with until it completes, so none is dropped.
+ *
+ * During a function's invocation for a request, the host calls `tarmac:request:*` and
+ * `tarmac:response:*` (issue 9, docs/http-apis.md) give the guest the request's method, path,
+ * query, headers, remote address and route parameters, and let it choose the status and add
+ * headers. They are registered by ap_http_register_host_calls.
+ *
  * http → router → pool. */
 #ifndef AP_HTTP_H
 #define AP_HTTP_H
@@ -30,15 +38,31 @@ typedef enum {
 
 typedef struct ap_http ap_http;
 
+/* What requests are routed to. Borrowed by the server until ap_http_swap replaces it and returns
+ * (or ap_http_stop returns). */
+typedef struct {
+    const ap_router *router;
+    ap_pool_fn *const *fns; /* the functions routes name */
+    size_t nfns;
+} ap_http_routes;
+
 typedef struct {
     const ap_settings *settings; /* borrowed: limits, TLS files, dynamic flags */
-    const ap_router *router;     /* borrowed */
-    ap_pool_fn *const *fns;      /* borrowed: the functions routes name */
-    size_t nfns;
+    ap_http_routes routes;
 } ap_http_config;
 
 /* Binds and starts serving. *out only on AP_HTTP_OK; e says why otherwise. */
 ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf *e);
+/* Routes new requests with `routes` (copied; its router and functions borrowed) and returns once
+ * no request uses the previous table any more: the caller may then free what it pointed to.
+ * Called from one thread at a time (the one that started the server). False on OOM (nothing
+ * changed). */
+bool ap_http_swap(ap_http *h, const ap_http_routes *routes);
+/* Adds the handlers of `tarmac:request:*` and `tarmac:response:*` to reg (before any instance
+ * using reg exists). They read the context that the server gives each invocation it starts;
+ * elsewhere (init, scheduled task, function-to-function call) request:* fails with "no http
+ * request in this context" and response:* succeeds without effect. False on OOM. */
+bool ap_http_register_host_calls(ap_wapc_registry *reg);
 /* "ADDR:PORT" actually bound (port 0 resolved). */
 const char *ap_http_address(const ap_http *h);
 /* Graceful stop: stop accepting, let in-flight requests finish (at most timeout_s seconds), then

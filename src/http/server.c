@@ -1,7 +1,8 @@
 /* server.c — the listener of http.h: libmicrohttpd with internal epoll threads, suspend/resume
  * hand-off to wasm worker threads, route semantics of TARMAC.md §2.2–2.6, body limit (413),
  * connection timeout and header memory limit, TLS and mutual TLS (enforced here: MHD only asks
- * for the client certificate). */
+ * for the client certificate), the swappable route table, and the response a guest shapes
+ * through context.c. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -20,8 +21,15 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "internal.h"
 
 typedef enum { REQ_NEW, REQ_BODY, REQ_RUNNING, REQ_DONE } req_state;
+
+/* A route table and the requests routed with it. */
+typedef struct table {
+    ap_http_routes r;
+    atomic_long refs;
+} table;
 
 typedef struct request {
     struct request *next; /* worker queue */
@@ -29,19 +37,27 @@ typedef struct request {
     struct MHD_Connection *conn;
     req_state state;
     long long start_ns;
-    char *method, *path;
+    char *method, *path; /* path as received (escaped), without the query */
+    char *decoded;       /* path percent-decoded: what routes match (route parameters point in) */
+    table *table;        /* held from routing to completion */
+    ap_pool_fn *fn;
     ap_router_match match;
     bool routed;     /* went through the middleware: Server header, metric */
     bool too_large;
-    bool keep_body;  /* POST and PUT carry the payload (TARMAC.md §2.5.2) */
+    bool keep_body;  /* POST and PUT carry the payload (TARMAC.md §2.5.2); every method with a
+                        body does for a function that may read the request (issue 9) */
     ap_buf body;
     /* Worker's result. */
     unsigned status;
     ap_buf out;
+    ap_buf headers;  /* the guest's, "Name\0value\0" pairs */
+    bool has_content_type;
 } request;
 
 struct ap_http {
     ap_http_config cfg;
+    pthread_mutex_t tlock; /* guards `current` and the reference taken on it */
+    table *current;
     struct MHD_Daemon *d;
     char address[80];
     char *tls_cert, *tls_key, *tls_ca;
@@ -79,6 +95,12 @@ static enum MHD_Result send_bytes(request *rq, unsigned status, const void *data
     }
     if (!resp) return MHD_NO;
     if (rq->routed) MHD_add_response_header(resp, "Server", "tarmac");
+    for (size_t i = 0; i < rq->headers.len;) {
+        const char *name = (const char *)rq->headers.data + i;
+        const char *value = name + strlen(name) + 1;
+        MHD_add_response_header(resp, name, value);
+        i += strlen(name) + strlen(value) + 2;
+    }
     if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (status == 404 || status == 405) {
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -99,11 +121,21 @@ static enum MHD_Result send_text(request *rq, unsigned status, const char *text)
 
 /* ---- Functions, on worker threads ---- */
 
-static ap_pool_fn *find_fn(ap_http *h, const char *name)
+static ap_pool_fn *find_fn(const table *t, const char *name)
 {
-    for (size_t i = 0; i < h->cfg.nfns; i++)
-        if (strcmp(ap_pool_fn_name(h->cfg.fns[i]), name) == 0) return h->cfg.fns[i];
+    for (size_t i = 0; i < t->r.nfns; i++)
+        if (strcmp(ap_pool_fn_name(t->r.fns[i]), name) == 0) return t->r.fns[i];
     return NULL;
+}
+
+/* The status of a function's response (issue 9): the guest's choice when it made one, else
+ * Tarmac's 200; on failure 503 when no instance was free, the guest's status when it chose one
+ * of 400 and above before failing, else 500. */
+static unsigned response_status(ap_pool_fn_status st, unsigned chosen)
+{
+    if (st == AP_POOL_FN_OK) return chosen ? chosen : 200;
+    if (st == AP_POOL_FN_BUSY) return 503;
+    return chosen >= 400 ? chosen : 500;
 }
 
 static void run_function(ap_http *h, request *rq)
@@ -112,19 +144,28 @@ static void run_function(ap_http *h, request *rq)
     char route[300];
     snprintf(route, sizeof route, "%s:handler", name);
     long long t0 = now_ns();
-    ap_pool_fn *fn = find_fn(h, name);
+    ap_pool_fn *fn = rq->fn;
     ap_errbuf e;
+    bool ok = false;
     if (!fn) {
         ap_errbuf_set(&e, "unable to load wasi environment - module not found");
         rq->status = 500;
     } else {
         ap_bytes payload = {rq->body.data, rq->keep_body ? rq->body.len : 0};
-        ap_pool_fn_status st =
-            ap_pool_fn_call(fn, payload, h->cfg.settings->pool_wait_timeout_ms, &rq->out, &e);
-        rq->status = st == AP_POOL_FN_OK ? 200 : st == AP_POOL_FN_BUSY ? 503 : 500;
+        ap_http_invocation inv = {.magic = AP_HTTP_INVOCATION_MAGIC,
+                                  .conn = rq->conn,
+                                  .method = rq->method,
+                                  .path = rq->path,
+                                  .match = &rq->match};
+        ap_pool_fn_status st = ap_pool_fn_call_ctx(fn, payload, h->cfg.settings->pool_wait_timeout_ms,
+                                                   &inv, &rq->out, &e);
+        rq->status = response_status(st, inv.status);
+        ok = st == AP_POOL_FN_OK;
+        rq->headers = inv.headers;
+        rq->has_content_type = inv.has_content_type;
     }
     ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, route, (double)((now_ns() - t0) / 1000000));
-    if (rq->status == 200) {
+    if (ok) {
         AP_LOG(AP_LOG_DEBUG, "WASM Module Executed successfully", AP_LSTR("module", name),
                AP_LSTR("handler", "handler"), AP_LINT("duration_ms", (now_ns() - t0) / 1000000));
     } else {
@@ -200,13 +241,14 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
     ap_buf out = {0};
     bool ok = ap_buf_printf(&out, "{\"inflight\":%ld,\"running\":%ld,\"functions\":[",
                             atomic_load(&h->inflight), atomic_load(&h->running));
-    for (size_t i = 0; i < h->cfg.nfns; i++) {
+    const ap_http_routes *r = &rq->table->r;
+    for (size_t i = 0; i < r->nfns; i++) {
         ap_pool_stats st;
-        ap_pool_fn_stats(h->cfg.fns[i], &st);
+        ap_pool_fn_stats(r->fns[i], &st);
         ok &= ap_buf_printf(&out,
                             "%s{\"name\":\"%s\",\"pool_size\":%zu,\"live\":%zu,\"idle\":%zu,"
                             "\"created\":%llu,\"discarded\":%llu,\"timeouts\":%llu}",
-                            i ? "," : "", ap_pool_fn_name(h->cfg.fns[i]), st.size, st.live,
+                            i ? "," : "", ap_pool_fn_name(r->fns[i]), st.size, st.live,
                             st.idle, (unsigned long long)st.created,
                             (unsigned long long)st.discarded, (unsigned long long)st.timeouts);
     }
@@ -217,6 +259,65 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
     }
     size_t len = out.len;
     return send_bytes(rq, 200, out.data, len, "application/json", true);
+}
+
+/* ---- Route tables ---- */
+
+static table *table_acquire(ap_http *h)
+{
+    pthread_mutex_lock(&h->tlock);
+    table *t = h->current;
+    atomic_fetch_add(&t->refs, 1);
+    pthread_mutex_unlock(&h->tlock);
+    return t;
+}
+
+static void table_release(table *t) { atomic_fetch_sub(&t->refs, 1); }
+
+bool ap_http_swap(ap_http *h, const ap_http_routes *routes)
+{
+    table *t = calloc(1, sizeof *t);
+    if (!t) return false;
+    t->r = *routes;
+    pthread_mutex_lock(&h->tlock);
+    table *old = h->current;
+    h->current = t;
+    pthread_mutex_unlock(&h->tlock);
+    while (atomic_load(&old->refs) > 0)
+        usleep(1000);
+    free(old);
+    return true;
+}
+
+/* libmicrohttpd unescapes the path and the query arguments in place before the handler runs;
+ * this callback leaves them as received, so the guest and the metrics see the escaped path
+ * (TARMAC.md §2.4), and decode_path makes what routes match. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s) { return strlen(s); }
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* %XX → byte (as Go's PathUnescape; a malformed escape is kept as it is). */
+static char *decode_path(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    if (!out) return NULL;
+    while (*s) {
+        int hi, lo;
+        if (s[0] == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+            *o++ = (char)(hi << 4 | lo);
+            s += 3;
+        } else {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 /* Mutual TLS (TARMAC.md §2.1): libmicrohttpd requests the certificate; verifying it, and
@@ -257,9 +358,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->start_ns = now_ns();
         rq->method = strdup(method);
         rq->path = strdup(url);
+        rq->decoded = decode_path(url);
         *con_cls = rq;
         atomic_fetch_add(&h->inflight, 1);
-        if (!rq->method || !rq->path) return MHD_NO;
+        if (!rq->method || !rq->path || !rq->decoded) return MHD_NO;
+        rq->table = table_acquire(h);
         rq->keep_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->max_request_body_size) {
@@ -271,7 +374,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (!s->enable_pprof) return send_text(rq, 403, "");
             return serve_debug(h, rq);
         }
-        switch (ap_router_match_request(h->cfg.router, method, url, &rq->match)) {
+        switch (ap_router_match_request(rq->table->r.router, method, rq->decoded, &rq->match)) {
         case AP_ROUTER_NOT_FOUND: return send_text(rq, 404, "404 page not found\n");
         case AP_ROUTER_METHOD_NOT_ALLOWED: return send_text(rq, 405, "Method Not Allowed\n");
         case AP_ROUTER_OPTIONS: return send_text(rq, 200, "");
@@ -279,6 +382,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         rq->routed = true;
         rq->state = REQ_BODY;
+        if (rq->match.kind == AP_HANDLER_WASM) {
+            rq->fn = find_fn(rq->table, rq->match.function);
+            /* Tarmac passes bodies of POST and PUT only; a function that may read the request
+             * (its module mentions the `request` namespace) gets every method's body. */
+            if (rq->fn && ap_pool_fn_mentions(rq->fn, "request")) rq->keep_body = true;
+        }
         return MHD_YES;
     }
     if (rq->state == REQ_BODY && *upload_data_size) {
@@ -302,7 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->state == REQ_DONE) {
         unsigned status = rq->status;
         size_t len = rq->out.len;
-        const char *ctype = ap_http_sniff(rq->out.data, len);
+        if (status < 200 || status == 204 || status == 304) len = 0; /* no content allowed */
+        const char *ctype = rq->has_content_type ? NULL : ap_http_sniff(rq->out.data, len);
         uint8_t *data = rq->out.data;
         rq->out = (ap_buf){0};
         return send_bytes(rq, status, data, len, ctype, true);
@@ -322,10 +432,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
            AP_LSTR("path", rq->path), AP_LINT("status", rq->status),
            AP_LINT("duration_ms", (long long)ms),
            AP_LBOOL("completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK));
+    if (rq->table) table_release(rq->table);
     free(rq->method);
     free(rq->path);
+    free(rq->decoded);
     ap_buf_free(&rq->body);
     ap_buf_free(&rq->out);
+    ap_buf_free(&rq->headers);
     free(rq);
     *con_cls = NULL;
     atomic_fetch_sub(&h->inflight, 1);
@@ -408,6 +521,8 @@ static void free_http(ap_http *h)
     free(h->tls_key);
     free(h->tls_ca);
     free(h->workers);
+    free(h->current);
+    pthread_mutex_destroy(&h->tlock);
     pthread_mutex_destroy(&h->qlock);
     pthread_cond_destroy(&h->qcond);
     free(h);
@@ -434,9 +549,13 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     ap_http *h = calloc(1, sizeof *h);
     if (!h) return AP_HTTP_NOMEM;
     h->cfg = *cfg;
+    pthread_mutex_init(&h->tlock, NULL);
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->qcond, NULL);
-    ap_http_status st = AP_HTTP_TLS;
+    ap_http_status st = AP_HTTP_NOMEM;
+    if (!(h->current = calloc(1, sizeof *h->current))) goto fail;
+    h->current->r = cfg->routes;
+    st = AP_HTTP_TLS;
     if (s->enable_tls) {
         ap_errbuf te;
         if (!(h->tls_cert = slurp(s->cert_file, &te, "certificate")) ||
@@ -491,6 +610,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!h->d) {
         ap_errbuf_set(e, "unable to start %s Server - cannot listen on %s",

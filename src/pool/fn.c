@@ -1,5 +1,6 @@
 /* fn.c — a function: a waPC module loaded once and an ap_pool of its instances; runs the guest's
  * "handler" operation with Tarmac's error texts (TARMAC.md §1.7). */
+#define _GNU_SOURCE /* memmem */
 #include "pool.h"
 #include "watchdog.h"
 
@@ -14,6 +15,8 @@ struct ap_pool_fn {
     ap_wapc_config cfg;
     ap_pool_fn_opts opts;
     ap_pool *pool;
+    uint8_t *bytes; /* the module file, for ap_pool_fn_mentions */
+    size_t len;
 };
 
 static void *fn_create(void *user, ap_errbuf *e)
@@ -87,7 +90,9 @@ ap_pool_status ap_pool_fn_load_opts(const char *name, const char *filepath,
         ap_errbuf_set(e, "unable to load module with wasm file %s - %s", filepath, we.msg);
         goto fail;
     }
-    ap_buf_free(&bytes);
+    fn->bytes = bytes.data;
+    fn->len = bytes.len;
+    bytes = (ap_buf){0};
     st = AP_POOL_NOMEM;
     if (!(fn->pool = ap_pool_new(opts->pool_size, &fn_ops, fn))) goto fail;
     /* One instance now, so that a guest that cannot start fails start-up. */
@@ -109,6 +114,12 @@ fail:
 ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                   ap_buf *response, ap_errbuf *e)
 {
+    return ap_pool_fn_call_ctx(fn, payload, timeout_ms, NULL, response, e);
+}
+
+ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
+                                      void *ctx, ap_buf *response, ap_errbuf *e)
+{
     void *p;
     ap_errbuf pe;
     ap_pool_status ps = ap_pool_acquire(fn->pool, timeout_ms, &p, &pe);
@@ -126,8 +137,10 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
     static const uint8_t op[] = "handler";
     ap_watch w;
     if (fn->opts.timeout_ms > 0) ap_watch_start(&w, inst, fn->opts.timeout_ms);
+    ap_wapc_instance_set_context(inst, ctx);
     ap_wapc_status st =
         ap_wapc_invoke(inst, (ap_bytes){op, sizeof op - 1}, payload, response, &pe);
+    ap_wapc_instance_set_context(inst, NULL);
     if (fn->opts.timeout_ms > 0) ap_watch_stop(&w);
     bool expired = st == AP_WAPC_TRAP && ap_wapc_last_trap(inst) == WA_TRAP_DEADLINE;
     bool broken = st == AP_WAPC_TRAP || ap_wapc_instance_poisoned(inst);
@@ -141,6 +154,11 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
 
 const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }
 
+bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *needle)
+{
+    return fn->bytes && memmem(fn->bytes, fn->len, needle, strlen(needle)) != NULL;
+}
+
 void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out) { ap_pool_get_stats(fn->pool, out); }
 
 void ap_pool_fn_free(ap_pool_fn *fn)
@@ -148,6 +166,7 @@ void ap_pool_fn_free(ap_pool_fn *fn)
     if (!fn) return;
     ap_pool_free(fn->pool);
     ap_wapc_module_unref(fn->module);
+    free(fn->bytes);
     free(fn->name);
     free(fn);
 }

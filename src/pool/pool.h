@@ -92,6 +92,14 @@ ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t po
  * FAILED/BUSY: e holds "failed to execute wasm module - …". Any thread. */
 ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                   ap_buf *response, ap_errbuf *e);
+/* ap_pool_fn_call with a per-invocation context for host-call handlers: the instance's
+ * ap_wapc_instance_context is `ctx` during the call and NULL again afterwards (ap_pool_fn_call
+ * passes NULL). `ctx` is borrowed for the call. */
+ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
+                                      void *ctx, ap_buf *response, ap_errbuf *e);
+/* True when the module's bytes contain `needle` (checked at load; e.g. "request" tells the HTTP
+ * layer the guest may ask for the request context, issue 9). */
+bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *needle);
 const char *ap_pool_fn_name(const ap_pool_fn *fn);
 void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out);
 void ap_pool_fn_free(ap_pool_fn *fn); /* no call may be running; NULL is a no-op */

@@ -8,7 +8,6 @@
 typedef struct {
     char *method, *pattern, *function;
     ap_handler_kind kind;
-    bool wild; /* has :param or *catchall */
 } entry;
 
 struct ap_router {
@@ -43,6 +42,13 @@ bool ap_router_add(ap_router *r, const char *method, const char *pattern, ap_han
                       pattern);
         return false;
     }
+    size_t nparams = 0;
+    for (const char *c = pattern; *c; c++)
+        nparams += (*c == ':' || *c == '*') && c[-1] == '/';
+    if (nparams > AP_ROUTER_MAX_PARAMS) {
+        ap_errbuf_set(e, "more than %d parameters in path '%s'", AP_ROUTER_MAX_PARAMS, pattern);
+        return false;
+    }
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->v[i].method, method) == 0 && strcmp(r->v[i].pattern, pattern) == 0) {
             ap_errbuf_set(e, "a handle is already registered for %s %s", method, pattern);
@@ -60,7 +66,6 @@ bool ap_router_add(ap_router *r, const char *method, const char *pattern, ap_han
     en->pattern = strdup(pattern);
     en->function = function ? strdup(function) : NULL;
     en->kind = kind;
-    en->wild = strchr(pattern, ':') || star;
     if (!en->method || !en->pattern || (function && !en->function)) {
         free(en->method);
         free(en->pattern);
@@ -75,18 +80,32 @@ oom:
 }
 
 /* httprouter matching: literal segments compare exactly, ":x" takes one non-empty segment,
- * "*x" takes the rest of the path (from its position, slashes included). */
-static bool path_matches(const char *pat, const char *path)
+ * "*x" takes the rest of the path (from its position, slashes included). Values go to m when it
+ * is not NULL. */
+static bool path_matches(const char *pat, const char *path, ap_router_match *m)
 {
+    const char *path0 = path;
+    if (m) m->nparams = 0;
     while (*pat) {
-        if (*pat == '*') return true;
-        if (*pat == ':') {
+        if (*pat == '*' || *pat == ':') {
+            bool rest = *pat == '*';
+            const char *name = ++pat;
             while (*pat && *pat != '/')
                 pat++;
             const char *seg = path;
-            while (*path && *path != '/')
-                path++;
-            if (path == seg) return false;
+            if (rest) {
+                /* httprouter: the catch-all's value includes the '/' before it. */
+                if (seg > path0 && seg[-1] == '/') seg--;
+                path += strlen(path);
+            } else {
+                while (*path && *path != '/')
+                    path++;
+                if (path == seg) return false;
+            }
+            if (m && m->nparams < AP_ROUTER_MAX_PARAMS)
+                m->params[m->nparams++] = (ap_router_param){
+                    name, seg, (size_t)(pat - name), (size_t)(path - seg)};
+            if (rest) return true;
             continue;
         }
         if (*pat != *path) return false;
@@ -108,13 +127,11 @@ ap_router_status ap_router_match_request(const ap_router *r, const char *method,
     size_t nm = 0;
     for (size_t i = 0; i < r->n; i++) {
         const entry *en = &r->v[i];
-        if (!path_matches(en->pattern, path)) continue;
+        if (!path_matches(en->pattern, path, NULL)) continue;
         if (strcmp(en->method, method) == 0) {
             out->kind = en->kind;
-            /* Tarmac looks the function up by http:METHOD:path in a map of registered paths, so a
-             * wildcard route reaches the function "default". */
-            out->function = en->kind == AP_HANDLER_WASM ? (en->wild ? "default" : en->function)
-                                                        : NULL;
+            out->function = en->kind == AP_HANDLER_WASM ? en->function : NULL;
+            path_matches(en->pattern, path, out);
             out->allow[0] = '\0';
             return AP_ROUTER_FOUND;
         }

@@ -1,5 +1,5 @@
 /* test_router.c — unit tests of src/router/router.c: exact matches, 404, 405 with Allow, OPTIONS,
- * wildcards reaching "default", registration errors. */
+ * parameters (their own function, values returned), registration errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,11 +31,36 @@ static void matches(void **state)
     assert_int_equal(ap_router_match_request(r, "HEAD", "/", &m), AP_ROUTER_FOUND);
     assert_string_equal(m.function, "default");
     assert_int_equal(ap_router_match_request(r, "POST", "/users/7", &m), AP_ROUTER_FOUND);
-    assert_string_equal(m.function, "default");
+    assert_string_equal(m.function, "users");
+    assert_int_equal(m.nparams, 1);
+    assert_memory_equal(m.params[0].name, "id", 2);
+    assert_int_equal(m.params[0].name_len, 2);
+    assert_memory_equal(m.params[0].value, "7", 1);
+    assert_int_equal(m.params[0].value_len, 1);
     assert_int_equal(ap_router_match_request(r, "POST", "/users/", &m), AP_ROUTER_NOT_FOUND);
     assert_int_equal(ap_router_match_request(r, "GET", "/files/a/b", &m), AP_ROUTER_FOUND);
+    assert_string_equal(m.function, "files");
+    assert_int_equal(m.nparams, 1);
+    assert_int_equal(m.params[0].value_len, 4);
+    assert_memory_equal(m.params[0].value, "/a/b", 4);
     assert_int_equal(ap_router_match_request(r, "GET", "/nope", &m), AP_ROUTER_NOT_FOUND);
     assert_int_equal(ap_router_match_request(r, "GET", "/Health", &m), AP_ROUTER_NOT_FOUND);
+    ap_router_free(r);
+}
+
+static void two_params(void **state)
+{
+    ap_router *r = ap_router_new();
+    ap_errbuf e;
+    assert_true(ap_router_add(r, "GET", "/a/:x/b/:yy", AP_HANDLER_WASM, "ab", &e));
+    ap_router_match m;
+    assert_int_equal(ap_router_match_request(r, "GET", "/a/1/b/22", &m), AP_ROUTER_FOUND);
+    assert_int_equal(m.nparams, 2);
+    assert_memory_equal(m.params[1].name, "yy", 2);
+    assert_int_equal(m.params[1].name_len, 2);
+    assert_memory_equal(m.params[1].value, "22", 2);
+    assert_int_equal(m.params[1].value_len, 2);
+    assert_int_equal(ap_router_match_request(r, "GET", "/a/1/b", &m), AP_ROUTER_NOT_FOUND);
     ap_router_free(r);
 }
 
@@ -68,6 +93,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches),
+        cmocka_unit_test(two_params),
         cmocka_unit_test(not_allowed),
         cmocka_unit_test(bad_routes),
     };
