@@ -113,7 +113,7 @@ static bool reachable(const cc *c)
     return !f->unreachable && !f->dead;
 }
 
-static wa_instr *emit(cc *c, wa_irop op)
+static inline __attribute__((always_inline)) wa_instr *emit(cc *c, wa_irop op)
 {
     c->last_dest = -1;
     if (!reachable(c)) {
@@ -197,7 +197,7 @@ static void patch_list(cc *c, int32_t head, uint32_t to)
 
 static uint32_t tslots(uint8_t t) { return t == WA_V128 ? 2 : 1; }
 
-static bool push(cc *c, uint8_t type)
+static inline __attribute__((always_inline)) bool push(cc *c, uint8_t type)
 {
     if (c->nstk == c->capstk) {
         uint32_t cap = c->capstk ? c->capstk * 2 : 64;
@@ -225,7 +225,7 @@ static bool push_lazy(cc *c, uint8_t type, uint32_t slot)
 static void materialize(cc *c, sv *v);
 
 /* Pops a value that may still be an unwritten constant (CONST_SLOT). */
-static bool pop_raw(cc *c, uint8_t expect, sv *out)
+static inline __attribute__((always_inline)) bool pop_raw(cc *c, uint8_t expect, sv *out)
 {
     ctl *f = &c->ctl[c->nctl - 1];
     if (c->nstk == f->height) {
