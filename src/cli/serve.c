@@ -114,6 +114,54 @@ static void guest_output(void *user, int fd, const uint8_t *p, size_t n)
     }
 }
 
+static const ap_tarmac_function *tarmac_fn(const gen *g, const char *name)
+{
+    for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
+        for (size_t f = 0; f < g->tarmac->services[s].nfunctions; f++)
+            if (strcmp(g->tarmac->services[s].functions[f].name, name) == 0)
+                return &g->tarmac->services[s].functions[f];
+    return NULL;
+}
+
+static uint32_t clamp_u32(int64_t v, int64_t max)
+{
+    return v <= 0 ? 0 : v > max ? (uint32_t)max : (uint32_t)v;
+}
+
+/* A function's limits and isolation (docs/isolation.md): its tarmac.json values where given,
+ * else the settings'. A limit of 0 or less takes the engine's default; timeout_ms ≤ 0 means no
+ * deadline. False after logging a bad `isolation` setting. */
+static bool function_opts(const gen *g, const char *name, size_t pool_size, ap_pool_fn_opts *o,
+                          ap_wapc_config *wc)
+{
+    const ap_settings *s = g->s;
+    static const ap_tarmac_function none = {0};
+    const ap_tarmac_function *tf = tarmac_fn(g, name);
+    if (!tf) tf = &none;
+    ap_isolation iso = AP_ISOLATION_POOL;
+    if (tf->isolation)
+        iso = tf->isolation == AP_TARMAC_ISOLATION_REQUEST ? AP_ISOLATION_REQUEST
+                                                           : AP_ISOLATION_POOL;
+    else if (strcmp(s->isolation, "request") == 0)
+        iso = AP_ISOLATION_REQUEST;
+    else if (strcmp(s->isolation, "pool") != 0) {
+        AP_LOG(AP_LOG_ERROR, "Service stopped",
+               AP_LSTR("error", "isolation must be \"pool\" or \"request\""),
+               AP_LSTR("isolation", s->isolation));
+        return false;
+    }
+    *o = (ap_pool_fn_opts){.pool_size = pool_size,
+                           .timeout_ms = tf->timeout_ms ? tf->timeout_ms : s->timeout_ms,
+                           .isolation = iso};
+    wc->limits.max_memory_pages =
+        clamp_u32(tf->max_memory_pages ? tf->max_memory_pages : s->max_memory_pages, 65536);
+    wc->limits.max_call_depth =
+        clamp_u32(tf->max_call_depth ? tf->max_call_depth : s->max_call_depth, 1000000);
+    int64_t payload = tf->max_host_payload ? tf->max_host_payload : s->max_host_payload;
+    wc->max_host_payload = clamp_u32(payload, UINT32_MAX - 1);
+    return true;
+}
+
 static bool load_fn(gen *g, const ap_wapc_config *base, const char *name, const char *path,
                     size_t pool_size)
 {
@@ -132,7 +180,10 @@ static bool load_fn(gen *g, const ap_wapc_config *base, const char *name, const 
     }
     g->tags[g->nfns] = tag;
     wc.wasi = g->wasis[g->nfns];
-    if (ap_pool_fn_load(name, path, pool_size, &wc, &fn, &e) != AP_POOL_OK) {
+    ap_pool_fn_opts o;
+    ap_wapc_config lc = wc;
+    if (!function_opts(g, name, pool_size, &o, &lc)) return false;
+    if (ap_pool_fn_load_opts(name, path, &o, &lc, &fn, &e) != AP_POOL_OK) {
         AP_LOG(AP_LOG_ERROR, "Service stopped",
                AP_LSTR("error", "could not load function"), AP_LSTR("function", name),
                AP_LSTR("path", path), AP_LSTR("detail", e.msg));

@@ -135,6 +135,7 @@ static unsigned response_status(ap_pool_fn_status st, unsigned chosen)
 {
     if (st == AP_POOL_FN_OK) return chosen ? chosen : 200;
     if (st == AP_POOL_FN_BUSY) return 503;
+    if (st == AP_POOL_FN_TIMEOUT) return 504; /* deadline exceeded (issue 7) */
     return chosen >= 400 ? chosen : 500;
 }
 
