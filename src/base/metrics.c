@@ -224,6 +224,10 @@ static bool write_process(ap_buf *out)
     return ok;
 }
 
+static ap_metrics_writer extra_writer;
+
+void ap_metrics_set_writer(ap_metrics_writer fn) { extra_writer = fn; }
+
 bool ap_metrics_write(ap_buf *out)
 {
     bool ok = true;
@@ -247,6 +251,7 @@ bool ap_metrics_write(ap_buf *out)
         }
     }
     pthread_mutex_unlock(&lock);
+    if (extra_writer) ok &= extra_writer(out);
     ok &= write_process(out);
     return ok;
 }

@@ -27,6 +27,10 @@ void ap_metrics_observe(ap_metric m, const char *label, double ms);
 void ap_metrics_gauge_add(ap_metric m, const char *label, const char *label2, double delta);
 /* Appends the exposition text; false on OOM. */
 bool ap_metrics_write(ap_buf *out);
+/* A writer ap_metrics_write calls after the built-in families (the user metrics of
+ * src/cap/metrics.c, TARMAC.md §4.7); NULL removes it. Set before serving. */
+typedef bool (*ap_metrics_writer)(ap_buf *out);
+void ap_metrics_set_writer(ap_metrics_writer fn);
 /* Forgets every series (tests, reload). */
 void ap_metrics_reset(void);
 

@@ -190,6 +190,9 @@ typedef struct {
     int64_t max_call_depth;
     int64_t max_host_payload; /* ≤ 4 GiB - 1 */
     ap_tarmac_isolation isolation; /* "pool" or "request" */
+    /* apron's own: the hosts tarmac:httpclient:call may reach (docs/capabilities.md) */
+    bool has_allowed_hosts; /* "allowed_hosts" given (even empty: no host allowed) */
+    ap_strlist allowed_hosts;
 } ap_tarmac_function;
 
 typedef struct {

@@ -132,6 +132,33 @@ static void parse_limits(checker *c, ap_tarmac_function *f, json_t *v, const cha
         bad(c, path, "\"isolation\" must be \"pool\" or \"request\", not \"%s\"", iso);
 }
 
+/* "allowed_hosts": an array of host names ("api.example.com", "host:port", "*.example.com"). */
+static void parse_allowed_hosts(checker *c, ap_tarmac_function *f, json_t *v, const char *path)
+{
+    json_t *a = member(v, "allowed_hosts");
+    if (!a || json_is_null(a)) return;
+    if (!json_is_array(a)) {
+        bad(c, path, "\"allowed_hosts\" must be an array of strings, not %s", kind(a));
+        return;
+    }
+    f->has_allowed_hosts = true;
+    f->allowed_hosts.v = calloc(json_array_size(a) + 1, sizeof(char *));
+    if (!f->allowed_hosts.v) {
+        c->nomem = true;
+        return;
+    }
+    size_t i;
+    json_t *h;
+    json_array_foreach(a, i, h)
+    {
+        if (!json_is_string(h) || !*json_string_value(h)) {
+            bad(c, path, "\"allowed_hosts\" entries must be non-empty strings");
+            return;
+        }
+        f->allowed_hosts.v[f->allowed_hosts.n++] = dup_or_flag(c, json_string_value(h));
+    }
+}
+
 static void parse_function(checker *c, ap_tarmac_function *f, const char *name, json_t *v,
                            const char *path, const char *dir)
 {
@@ -150,6 +177,7 @@ static void parse_function(checker *c, ap_tarmac_function *f, const char *name, 
     int64_t ps = get_int(c, v, "pool_size", path);
     if (ps > 0) f->pool_size = ps;
     parse_limits(c, f, v, path);
+    parse_allowed_hosts(c, f, v, path);
 }
 
 static ap_route_type route_type(const char *t)
@@ -444,6 +472,9 @@ void ap_tarmac_free(ap_tarmac *t)
         for (size_t f = 0; f < sv->nfunctions; f++) {
             free(sv->functions[f].name);
             free(sv->functions[f].filepath);
+            for (size_t h = 0; h < sv->functions[f].allowed_hosts.n; h++)
+                free(sv->functions[f].allowed_hosts.v[h]);
+            free(sv->functions[f].allowed_hosts.v);
         }
         for (size_t r = 0; r < sv->nroutes; r++) {
             ap_tarmac_route *rt = &sv->routes[r];
