@@ -469,11 +469,13 @@ static void init_num_table(void)
 #define OP(name)
 #define IMM(name)
 #define BRCMP(name)
+#define KIMM(name)
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
+#undef KIMM
 #undef UN
 #undef BIN
 #undef I32
@@ -485,18 +487,32 @@ static void init_num_table(void)
 static uint16_t imm_of[IR_COUNT];   /* immediate form of an integer binop, 0 if none */
 static uint16_t brcmp_of[IR_COUNT]; /* compare-and-branch form of a comparison, 0 if none */
 static uint16_t negated[IR_COUNT];  /* the comparison with the opposite outcome */
+static uint16_t kimm_of[IR_COUNT];  /* float operation with a constant right operand (k) */
+static uint16_t operands_swapped[IR_COUNT]; /* the float op computing the same with x, y swapped */
 
 static void init_tables(void)
 {
 #define IMM(name) imm_of[IR_##name] = IR_##name##_I;
 #define BRCMP(name) brcmp_of[IR_##name] = IR_BR_##name;
+#define KIMM(name) kimm_of[IR_##name] = IR_##name##_K;
 #define NUM(byte, name, kind, t1, tr)
 #define OP(name)
 #include "irops.def"
 #undef IMM
 #undef BRCMP
+#undef KIMM
 #undef NUM
 #undef OP
+    static const uint16_t swapped[][2] = { /* x op y == y op' x */
+        {IR_F32_LT, IR_F32_GT}, {IR_F32_LE, IR_F32_GE}, {IR_F64_LT, IR_F64_GT},
+        {IR_F64_LE, IR_F64_GE}, {IR_F32_EQ, IR_F32_EQ}, {IR_F32_NE, IR_F32_NE},
+        {IR_F64_EQ, IR_F64_EQ}, {IR_F64_NE, IR_F64_NE}, {IR_F32_ADD, IR_F32_ADD},
+        {IR_F32_MUL, IR_F32_MUL}, {IR_F64_ADD, IR_F64_ADD}, {IR_F64_MUL, IR_F64_MUL},
+    };
+    for (size_t i = 0; i < sizeof swapped / sizeof swapped[0]; i++) {
+        operands_swapped[swapped[i][0]] = swapped[i][1];
+        operands_swapped[swapped[i][1]] = swapped[i][0];
+    }
     static const uint16_t pairs[][2] = {
         {IR_I32_EQ, IR_I32_NE},     {IR_I32_LT_S, IR_I32_GE_S}, {IR_I32_LT_U, IR_I32_GE_U},
         {IR_I32_GT_S, IR_I32_LE_S}, {IR_I32_GT_U, IR_I32_LE_U}, {IR_I64_EQ, IR_I64_NE},
@@ -542,6 +558,24 @@ static bool do_numeric(cc *c, uint32_t code)
             a = b;
             b = t;
             imm = true;
+        }
+        /* A float constant: operand order first (only where swapping is exact: not min/max,
+         * whose -0 and NaN results depend on the order), then the constant form. */
+        if (!imm && a.slot == CONST_SLOT && b.slot != CONST_SLOT && operands_swapped[ir] &&
+            kimm_of[operands_swapped[ir]]) {
+            sv t = a;
+            a = b;
+            b = t;
+            ir = operands_swapped[ir];
+        }
+        if (!imm && kimm_of[ir] && a.slot != CONST_SLOT && b.slot == CONST_SLOT) {
+            if (!push(c, ni->tr)) return false;
+            wa_instr *in = emit_producer(c, (wa_irop)kimm_of[ir], true);
+            in->a = c->stk[c->nstk - 1].home;
+            in->b = a.slot;
+            in->k = ni->t1 == WA_F32 ? (uint32_t)b.k : b.k;
+            c->last_imm = false;
+            return true;
         }
         if (a.slot == CONST_SLOT) materialize(c, &a);
         if (!imm && b.slot == CONST_SLOT) materialize(c, &b);

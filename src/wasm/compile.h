@@ -10,11 +10,13 @@ typedef enum {
 #define OP(name) IR_##name,
 #define IMM(name) IR_##name##_I,
 #define BRCMP(name) IR_BR_##name, IR_BR_##name##_I,
+#define KIMM(name) IR_##name##_K,
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
+#undef KIMM
     IR_COUNT
 } wa_irop;
 

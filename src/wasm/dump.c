@@ -8,11 +8,13 @@ static const char *const names[IR_COUNT] = {
 #define OP(name) [IR_##name] = #name,
 #define IMM(name) [IR_##name##_I] = #name "_I",
 #define BRCMP(name) [IR_BR_##name] = "BR_" #name, [IR_BR_##name##_I] = "BR_" #name "_I",
+#define KIMM(name) [IR_##name##_K] = #name "_K",
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
+#undef KIMM
 };
 
 void wa_dump_code(FILE *out, const wa_funcdef *fd, uint32_t index)

@@ -163,11 +163,13 @@ static wa_status run(wa_exec *ex, wa_func *entry, wa_slot *fp, wa_error *err)
 #define OP(name) [IR_##name] = &&L_##name,
 #define IMM(name) [IR_##name##_I] = &&L_##name##_I,
 #define BRCMP(name) [IR_BR_##name] = &&L_BR_##name, [IR_BR_##name##_I] = &&L_BR_##name##_I,
+#define KIMM(name) [IR_##name##_K] = &&L_##name##_K,
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
+#undef KIMM
     };
     if (!ex) {
         g_handlers = handlers;
@@ -660,6 +662,39 @@ L_I64_REM_U: {
     BIN(F64_DIV, double, f64, f64, x / y)
     BIN(F64_MIN, double, f64, f64, fmin64(x, y))
     BIN(F64_MAX, double, f64, f64, fmax64(x, y))
+
+/* Constant right operand (irops.def KIMM): result a, operand b, constant k. */
+#define FK(NAME, T, F, RF, EXPR)                                                                   \
+    L_##NAME##_K : {                                                                               \
+        T x = S(ip->b).F, y;                                                                       \
+        memcpy(&y, &ip->k, sizeof y);                                                              \
+        S(ip->a).RF = (EXPR);                                                                      \
+        NEXT();                                                                                    \
+    }
+    FK(F32_ADD, float, f32, f32, x + y)
+    FK(F32_SUB, float, f32, f32, x - y)
+    FK(F32_MUL, float, f32, f32, x * y)
+    FK(F32_DIV, float, f32, f32, x / y)
+    FK(F32_MIN, float, f32, f32, fmin32(x, y))
+    FK(F32_MAX, float, f32, f32, fmax32(x, y))
+    FK(F32_EQ, float, f32, i64, x == y)
+    FK(F32_NE, float, f32, i64, x != y)
+    FK(F32_LT, float, f32, i64, x < y)
+    FK(F32_GT, float, f32, i64, x > y)
+    FK(F32_LE, float, f32, i64, x <= y)
+    FK(F32_GE, float, f32, i64, x >= y)
+    FK(F64_ADD, double, f64, f64, x + y)
+    FK(F64_SUB, double, f64, f64, x - y)
+    FK(F64_MUL, double, f64, f64, x * y)
+    FK(F64_DIV, double, f64, f64, x / y)
+    FK(F64_MIN, double, f64, f64, fmin64(x, y))
+    FK(F64_MAX, double, f64, f64, fmax64(x, y))
+    FK(F64_EQ, double, f64, i64, x == y)
+    FK(F64_NE, double, f64, i64, x != y)
+    FK(F64_LT, double, f64, i64, x < y)
+    FK(F64_GT, double, f64, i64, x > y)
+    FK(F64_LE, double, f64, i64, x <= y)
+    FK(F64_GE, double, f64, i64, x >= y)
 
 /* Trapping truncation: NaN is an invalid conversion, out of range an overflow. */
 #define TRUNC(NAME, FT, F, IT, lo_ok, hi_ok)                                                       \
