@@ -1409,3 +1409,83 @@ apron_status apron_function_call(const char *name, const void *input, size_t len
     apron_buf_free(&tmp);
     return st;
 }
+
+/* ---- HTTP request and response ---- */
+
+static apron_status request_op(const char *op, const char *arg, apron_buf *out, apron_error *err)
+{
+    apron_buf tmp = APRON_BUF_INIT;
+    apron_status st = call_plain("request", op, arg, arg ? strlen(arg) : 0, &tmp, err);
+    if (st == APRON_OK) {
+        if (!tmp.ptr && apron_buf_append(&tmp, "", 0) != APRON_OK) st = nomem(err);
+        else buf_move(out, &tmp);
+    }
+    apron_buf_free(&tmp);
+    return st;
+}
+
+apron_status apron_request_method(apron_buf *out, apron_error *err)
+{
+    return request_op("method", NULL, out, err);
+}
+
+apron_status apron_request_path(apron_buf *out, apron_error *err)
+{
+    return request_op("path", NULL, out, err);
+}
+
+apron_status apron_request_query(apron_buf *out, apron_error *err)
+{
+    return request_op("query", NULL, out, err);
+}
+
+apron_status apron_request_header(const char *name, apron_buf *out, apron_error *err)
+{
+    if (!name || !*name) {
+        set_err(err, 0, "header name cannot be empty");
+        return APRON_ERR_INVALID;
+    }
+    return request_op("header", name, out, err);
+}
+
+apron_status apron_request_headers(apron_buf *out, apron_error *err)
+{
+    return request_op("headers", NULL, out, err);
+}
+
+apron_status apron_request_remote_addr(apron_buf *out, apron_error *err)
+{
+    return request_op("remote_addr", NULL, out, err);
+}
+
+apron_status apron_request_param(const char *name, apron_buf *out, apron_error *err)
+{
+    if (!name || !*name) {
+        set_err(err, 0, "parameter name cannot be empty");
+        return APRON_ERR_INVALID;
+    }
+    return request_op("param", name, out, err);
+}
+
+apron_status apron_response_status(int status, apron_error *err)
+{
+    char text[16];
+    int n = snprintf(text, sizeof text, "%d", status);
+    return call_plain("response", "status", text, (size_t)n, NULL, err);
+}
+
+apron_status apron_response_header(const char *name, const char *value, apron_error *err)
+{
+    if (!name || !value) {
+        set_err(err, 0, "header name and value are required");
+        return APRON_ERR_INVALID;
+    }
+    apron_buf line = APRON_BUF_INIT;
+    if (apron_buf_printf(&line, "%s: %s", name, value) != APRON_OK) {
+        apron_buf_free(&line);
+        return nomem(err);
+    }
+    apron_status st = call_plain("response", "header", line.ptr, line.len, NULL, err);
+    apron_buf_free(&line);
+    return st;
+}

@@ -241,6 +241,30 @@ apron_status apron_metrics_histogram_observe(const char *name, double value, apr
 apron_status apron_function_call(const char *name, const void *input, size_t len, apron_buf *out,
                                  apron_error *err);
 
+/* ---- HTTP request and response: tarmac:request:*, tarmac:response:* (apron, not Tarmac) ---- */
+
+/* During a call made for an HTTP request these read the request and shape the response
+ * (docs/http-apis.md). Elsewhere (init function, scheduled task, function-to-function call) the
+ * request helpers fail with APRON_ERR_HOST "no http request in this context" and the response
+ * helpers succeed without effect. `out` is replaced on success only. */
+apron_status apron_request_method(apron_buf *out, apron_error *err); /* "GET", "POST", ... */
+apron_status apron_request_path(apron_buf *out, apron_error *err);   /* escaped, no query */
+apron_status apron_request_query(apron_buf *out, apron_error *err);  /* raw, without '?' */
+/* The first value of header `name` (any case); APRON_ERR_HOST "header not found" when absent. */
+apron_status apron_request_header(const char *name, apron_buf *out, apron_error *err);
+/* Every header as a JSON object: lower-cased name → array of values, in the order received. */
+apron_status apron_request_headers(apron_buf *out, apron_error *err);
+apron_status apron_request_remote_addr(apron_buf *out, apron_error *err); /* "ip:port" */
+/* The value of the route's `:name` (or `*name`) segment. */
+apron_status apron_request_param(const char *name, apron_buf *out, apron_error *err);
+/* The response status, 100-599; anything else fails with the host's error. A handler that
+ * fails after choosing a status of 400 or more answers with that status and its error text. */
+apron_status apron_response_status(int status, apron_error *err);
+/* Adds a response header (repeatable). The host refuses Server, hop-by-hop headers,
+ * Content-Length and Date, and names that are not HTTP tokens or values with control
+ * characters. */
+apron_status apron_response_header(const char *name, const char *value, apron_error *err);
+
 /* ---- JSON and base64, as the helpers use them (usable by guests too) ---- */
 
 /* Appends `s` as a JSON string literal, escaped as Go's encoding/json does (\" \\ \n \r \t \b

@@ -36,17 +36,25 @@ if(NOT APRON_WASM_CC OR NOT APRON_GUESTS_OK)
 endif()
 
 set(sdk_dir ${CMAKE_CURRENT_LIST_DIR})
-file(GLOB example_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.c)
+# examples/<name>.c and examples/<name>/<name>.c → build/examples/<name>.wasm; SDK test guests
+# tests/guests/sdk/<name>.c → build/tests/guests/<name>.wasm.
+file(GLOB example_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.c
+     ${CMAKE_SOURCE_DIR}/examples/*/*.c)
+file(GLOB sdk_test_guest_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/guests/sdk/*.c)
 set(example_outputs)
-foreach(src IN LISTS example_sources)
+foreach(src IN LISTS example_sources sdk_test_guest_sources)
   get_filename_component(name ${src} NAME_WE)
-  set(out ${CMAKE_BINARY_DIR}/examples/${name}.wasm)
+  set(out_dir ${CMAKE_BINARY_DIR}/examples)
+  if(src MATCHES "/tests/guests/sdk/")
+    set(out_dir ${CMAKE_BINARY_DIR}/tests/guests)
+  endif()
+  set(out ${out_dir}/${name}.wasm)
   add_custom_command(
     OUTPUT ${out}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/examples
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${APRON_WASM_CC} ${APRON_GUEST_FLAGS} -I${sdk_dir} -o ${out} ${src} ${sdk_dir}/apron.c
     DEPENDS ${src} ${sdk_dir}/apron.c ${sdk_dir}/apron.h
-    COMMENT "Building C guest examples/${name}.wasm"
+    COMMENT "Building C guest ${name}.wasm"
     VERBATIM)
   list(APPEND example_outputs ${out})
 endforeach()

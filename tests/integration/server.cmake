@@ -5,3 +5,16 @@ add_test(NAME integration/server
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/server.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration/server PROPERTIES LABELS integration TIMEOUT 300)
+
+# serve_features.sh: init retries/backoff, job exit codes, scheduled tasks, function-to-function
+# calls, guest WASI output in the log, SIGHUP reload under load, promtool.
+add_test(NAME integration/serve_features
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/serve_features.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/serve_features PROPERTIES LABELS integration TIMEOUT 300)
+
+# http_context.sh: issue 9's request context and response control, examples/items.
+add_test(NAME integration/http_context
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/http_context.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/http_context PROPERTIES LABELS integration TIMEOUT 300)
