@@ -2,7 +2,8 @@
 # redis-server, nats-server (JetStream), PostgreSQL and MariaDB on free loopback ports, each with
 # a throw-away data directory under $SVC_TMP, and waits until each is ready (bounded).
 #
-#   svc_start KIND   KIND is redis, nats, postgres or mariadb. Returns 0 when the service is
+#   svc_start KIND   KIND is redis, sentinel (a Redis Sentinel watching the redis started
+#                    before it as master "apron"), nats, postgres or mariadb. Returns 0 when the service is
 #                    ready; 2 when its binaries are missing (SVC_WHY says which: the caller
 #                    skips); 1 when it failed to start (SVC_WHY holds the reason and its log's
 #                    tail). Sets SVC_<KIND>_PORT, SVC_<KIND>_PID and, for the SQL servers,
@@ -125,7 +126,7 @@ svc_stop() {
 
 svc_stop_all() {
     local k
-    for k in redis nats postgres mariadb; do svc_stop "$k"; done
+    for k in sentinel redis nats postgres mariadb; do svc_stop "$k"; done
     [ -n "$SVC_TMP" ] && rm -rf "$SVC_TMP"
 }
 
@@ -140,6 +141,22 @@ svc_start_redis() {
     SVC_REDIS_ADDR=127.0.0.1:$port
     svc_wait_log "$SVC_REDIS_PID" "$log" 'Ready to accept connections' ||
         { svc_stop redis; svc_fail redis "$log" "not ready"; return 1; }
+}
+
+# ---- redis-sentinel: watches $SVC_REDIS_PORT as master "apron" (quorum 1) ----
+svc_start_sentinel() {
+    local port=$1 dir=$SVC_TMP/sentinel log=$SVC_TMP/sentinel.log
+    command -v redis-server >/dev/null || { SVC_WHY="redis-server not installed"; return 2; }
+    [ -n "${SVC_REDIS_PORT:-}" ] || { SVC_WHY="start redis before sentinel"; return 1; }
+    mkdir -p "$dir"
+    # Sentinel rewrites its config file, so each start writes a fresh one.
+    printf '%s\n' "bind 127.0.0.1" "port $port" "dir $dir" "protected-mode no" \
+        "sentinel monitor apron 127.0.0.1 $SVC_REDIS_PORT 1" >"$dir/sentinel.conf"
+    redis-server "$dir/sentinel.conf" --sentinel --logfile '' >"$log" 2>&1 &
+    SVC_SENTINEL_PID=$!
+    SVC_SENTINEL_ADDR=127.0.0.1:$port
+    svc_wait_log "$SVC_SENTINEL_PID" "$log" '\+monitor master apron' ||
+        { svc_stop sentinel; svc_fail sentinel "$log" "not ready"; return 1; }
 }
 
 # ---- nats-server with JetStream, store in the data dir ----
