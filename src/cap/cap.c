@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/ready.h"
 
 typedef struct cap_entry {
     struct cap_entry *next;
@@ -176,26 +177,48 @@ bool ap_cap_ready(ap_cap *c, ap_errbuf *e)
 ap_kv *ap_cap_kv(ap_cap *c) { return c->kv; }
 ap_sql *ap_cap_sql(ap_cap *c) { return c->sql; }
 
-static ap_cap *_Atomic probe;
-
-void ap_cap_set_ready_probe(ap_cap *c) { probe = c; }
-
-bool ap_cap_probe_ready(void)
+static bool backends_ready(void *user, ap_errbuf *e)
 {
-    ap_cap *c = probe;
-    ap_errbuf e;
-    if (!c || ap_cap_ready(c, &e))
+    ap_cap_backends *b = user;
+    ap_cap c = {.kv = b->kv, .sql = b->sql};
+    if (ap_cap_ready(&c, e))
         return true;
-    AP_LOG(AP_LOG_WARN, "Readiness check failed", AP_LSTR("error", e.msg));
+    AP_LOG(AP_LOG_WARN, "Readiness check failed", AP_LSTR("error", e ? e->msg : ""));
     return false;
+}
+
+bool ap_cap_backends_open(const ap_settings *s, ap_cap_backends *b, ap_errbuf *e)
+{
+    ap_errbuf be;
+    memset(b, 0, sizeof *b);
+    if (s->enable_kvstore && ap_kv_open(s, &b->kv, &be) != AP_KV_OK) {
+        ap_errbuf_set(e, "kvstore %s: %s", s->kvstore_type, be.msg);
+        return false;
+    }
+    if (s->enable_sql && ap_sql_open(s, &b->sql, &be) != AP_SQL_OK) {
+        ap_errbuf_set(e, "sql %s: %s", *s->sql_type ? s->sql_type : "sqlite", be.msg);
+        ap_kv_close(b->kv);
+        b->kv = NULL;
+        return false;
+    }
+    if (b->kv || b->sql)
+        ap_ready_set_probe(backends_ready, b);
+    return true;
+}
+
+void ap_cap_backends_close(ap_cap_backends *b)
+{
+    if (b->kv || b->sql)
+        ap_ready_set_probe(NULL, NULL);
+    ap_kv_close(b->kv);
+    ap_sql_close(b->sql);
+    memset(b, 0, sizeof *b);
 }
 
 void ap_cap_free(ap_cap *c)
 {
     if (!c)
         return;
-    if (probe == c)
-        probe = NULL;
     if (c->own_kv)
         ap_kv_close(c->kv);
     if (c->own_sql)

@@ -47,8 +47,14 @@ ap_kv *ap_cap_kv(ap_cap *c);
 ap_sql *ap_cap_sql(ap_cap *c);
 void ap_cap_free(ap_cap *c); /* no handler may be running; NULL is a no-op */
 
-/* The process-wide readiness probe the HTTP server's /ready asks (set by serve, NULL = none). */
-void ap_cap_set_ready_probe(ap_cap *c);
-bool ap_cap_probe_ready(void); /* true when no probe is set */
+/* Back ends shared by every ap_cap of the process (serve's generations): opened from the
+ * settings (enable_kvstore / enable_sql; NULL when off), installed as the /ready probe
+ * (base/ready.h: KV and SQL pings, logged once per failure). Close with ap_cap_backends_close. */
+typedef struct {
+    ap_kv *kv;
+    ap_sql *sql;
+} ap_cap_backends;
+bool ap_cap_backends_open(const ap_settings *s, ap_cap_backends *b, ap_errbuf *e);
+void ap_cap_backends_close(ap_cap_backends *b); /* removes the probe */
 
 #endif

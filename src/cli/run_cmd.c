@@ -3,8 +3,10 @@
  * (exit 0) or the error to stderr (exit 1). Guest stdout/stderr (WASI) and __console_log lines go
  * to the process's own stdout/stderr.
  *
- * Host calls: bindings `tarmac` and `default` answer "capability <namespace> not available yet"
- * until the capability layer exists; anything else "no host function for b:ns:op". For tests,
+ * Host calls: bindings `tarmac` and `default` reach the Tarmac capabilities (src/cap: logger,
+ * httpclient, metrics always; kvstore and sql when enabled by APP_* variables or by --kv-path FILE
+ * (LMDB, or --kv-type in-memory|lmdb|redis|nats), --sql-path FILE (SQLite)); anything else "no
+ * host function for b:ns:op". For tests,
  * --host MODE answers every host call the same way: echo (the payload back), upper (the payload
  * in ASCII upper case), reply:TEXT, error:TEXT; --echo-host-calls is --host echo.
  * --trace-host-calls prints each host call to stderr as `host call <b>:<ns>:<op> <payload>`.
@@ -15,7 +17,12 @@
  * pool would), printing each response; the exit status is the last invocation's. */
 #include "cli.h"
 
+#include "base/log.h"
+#include "cap/cap.h"
+#include "config/config.h"
 #include "wapc/wapc.h"
+
+extern char **environ;
 
 #include <errno.h>
 #include <pthread.h>
@@ -38,7 +45,8 @@ static int usage(void)
             "usage: apron run FILE.wasm --op NAME [--data TEXT | --data-file PATH]\n"
             "                 [--host echo|upper|reply:TEXT|error:TEXT] [--echo-host-calls]\n"
             "                 [--trace-host-calls] [--timeout-ms N] [--max-host-calls N]\n"
-            "                 [--repeat N] [--tarmac]\n");
+            "                 [--repeat N] [--tarmac] [--kv-path FILE] [--kv-type TYPE]\n"
+            "                 [--sql-path FILE]\n");
     return 2;
 }
 
@@ -108,16 +116,6 @@ static ap_wapc_host_status test_host(void *user, const ap_wapc_call *call, ap_bu
         ap_buf_append_str(error, o->text);
         return AP_WAPC_HOST_ERROR;
     }
-    return AP_WAPC_HOST_ERROR;
-}
-
-/* The Tarmac capabilities are another issue's; until then they say so. */
-static ap_wapc_host_status capability_missing(void *user, const ap_wapc_call *call,
-                                              ap_buf *response, ap_buf *error)
-{
-    ap_buf_append_str(error, "capability ");
-    ap_buf_append(error, call->namespace_.ptr, call->namespace_.len);
-    ap_buf_append_str(error, " not available yet");
     return AP_WAPC_HOST_ERROR;
 }
 
@@ -199,6 +197,7 @@ int ap_cli_run(int argc, char **argv)
     host_opts host = {.mode = HOST_NONE};
     long timeout_ms = 0, max_host_calls = 0, repeat = 1;
     bool tarmac = false;
+    const char *kv_path = NULL, *kv_type = NULL, *sql_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -214,6 +213,12 @@ int ap_cli_run(int argc, char **argv)
             host.trace = true;
         else if (strcmp(a, "--tarmac") == 0)
             tarmac = true;
+        else if (strcmp(a, "--kv-path") == 0 && has_val)
+            kv_path = argv[++i];
+        else if (strcmp(a, "--kv-type") == 0 && has_val)
+            kv_type = argv[++i];
+        else if (strcmp(a, "--sql-path") == 0 && has_val)
+            sql_path = argv[++i];
         else if (strcmp(a, "--host") == 0 && has_val) {
             const char *m = argv[++i];
             if (strcmp(m, "echo") == 0)
@@ -247,6 +252,9 @@ int ap_cli_run(int argc, char **argv)
     uint8_t *wasm = NULL, *payload = NULL;
     size_t wasm_len = 0, payload_len = 0;
     ap_wapc_registry *reg = NULL;
+    ap_settings settings;
+    ap_cap_backends backends = {0};
+    ap_cap *cap = NULL;
     ap_wapc_module *mod = NULL;
     ap_wapc_instance *inst = NULL;
     ap_buf response = {0};
@@ -254,6 +262,29 @@ int ap_cli_run(int argc, char **argv)
     watchdog wd = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t wd_thread;
     bool wd_running = false;
+
+    /* Capability settings: defaults < APP_* < flags (one-shot runs want embedded stores). */
+    ap_buf problems = {0};
+    if (ap_settings_defaults(&settings) != AP_CONFIG_OK ||
+        ap_settings_load_env(&settings, environ, &problems) != AP_CONFIG_OK ||
+        (kv_path && (ap_settings_set(&settings, "enable_kvstore", "true", "--kv-path", &err) ||
+                     ap_settings_set(&settings, "boltdb_filename", kv_path, "--kv-path", &err) ||
+                     ap_settings_set(&settings, "kvstore_type", "lmdb", "--kv-path", &err))) ||
+        (kv_type && (ap_settings_set(&settings, "enable_kvstore", "true", "--kv-type", &err) ||
+                     ap_settings_set(&settings, "kvstore_type", kv_type, "--kv-type", &err))) ||
+        (sql_path && (ap_settings_set(&settings, "enable_sql", "true", "--sql-path", &err) ||
+                      ap_settings_set(&settings, "sql_type", "sqlite", "--sql-path", &err) ||
+                      ap_settings_set(&settings, "sql_dsn", sql_path, "--sql-path", &err)))) {
+        fprintf(stderr, "apron run: invalid settings: %s\n",
+                problems.len ? (char *)problems.data : err.msg);
+        ap_buf_free(&problems);
+        ap_settings_free(&settings);
+        return 2;
+    }
+    ap_buf_free(&problems);
+    /* Capability logs (logger, callback errors) go to stderr: stdout is the response. */
+    ap_log_setup(ap_log_level_from(settings.debug, settings.trace, settings.disable_logging), false,
+                 stderr);
 
     if (!(wasm = read_all(path, &wasm_len))) {
         fprintf(stderr, "apron run: cannot read %s: %s\n", path, strerror(errno));
@@ -277,9 +308,16 @@ int ap_cli_run(int argc, char **argv)
             goto oom;
     }
     if (host.mode == HOST_NONE) {
-        /* The Go SDK's default binding is `default`: it reaches the Tarmac capabilities too. */
-        if (!ap_wapc_register(reg, "tarmac", NULL, NULL, capability_missing, NULL) ||
-            !ap_wapc_registry_alias(reg, "default", "tarmac"))
+        /* The capabilities (issue 5); ap_cap_register also aliases `default` (the Go SDK's
+         * binding) to `tarmac`. */
+        ap_cap_config cc = {.settings = &settings};
+        if (!ap_cap_backends_open(&settings, &backends, &err)) {
+            fprintf(stderr, "apron run: %s\n", err.msg);
+            goto out;
+        }
+        cc.kv = backends.kv;
+        cc.sql = backends.sql;
+        if (!ap_cap_new(&cc, &cap, &err) || !ap_cap_register(cap, reg))
             goto oom;
     }
 
@@ -350,6 +388,9 @@ out:
     ap_wapc_instance_free(inst);
     ap_wapc_module_unref(mod);
     ap_wapc_registry_free(reg);
+    ap_cap_free(cap);
+    ap_cap_backends_close(&backends);
+    ap_settings_free(&settings);
     ap_buf_free(&response);
     free(payload);
     free(wasm);

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "cap/cap.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "pool/pool.h"
@@ -42,6 +43,7 @@ typedef struct {
     const ap_settings *s;
     ap_tarmac *tarmac;
     ap_wapc_registry *reg;
+    ap_cap *cap; /* the capabilities registered in reg (issue 5) */
     ap_router *router;
     ap_pool_fn **fns;
     ap_wasi **wasis; /* fns[i]'s WASI context: stdout/stderr to the log, tagged with its name */
@@ -473,11 +475,15 @@ static void gen_free(gen *g)
     free(g->f2f);
     ap_router_free(g->router);
     ap_wapc_registry_free(g->reg);
+    ap_cap_free(g->cap);
     ap_tarmac_free(g->tarmac);
     pthread_cond_destroy(&g->task_cond);
     pthread_mutex_destroy(&g->task_lock);
     free(g);
 }
+
+/* The KV and SQL back ends of the capabilities: process-wide, shared by every generation. */
+static ap_cap_backends backends;
 
 typedef enum { GEN_OK, GEN_INVALID, GEN_FAILED } gen_status;
 
@@ -527,12 +533,21 @@ static gen_status gen_new(const ap_settings *s, bool job, gen **out)
         gen_free(g);
         return GEN_FAILED;
     }
+    /* Capabilities (src/cap, issue 5), after register_f2f: their tarmac:function:<name>
+     * handlers (with the call-chain depth limit) take over those names. */
+    ap_cap_config cc = {.settings = s, .tarmac = g->tarmac, .kv = backends.kv, .sql = backends.sql};
+    if (!ap_cap_new(&cc, &g->cap, &e) || !ap_cap_register(g->cap, g->reg)) {
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "capabilities: out of memory"));
+        gen_free(g);
+        return GEN_FAILED;
+    }
     ap_wapc_config wc = {.registry = g->reg, .tarmac_texts = true, .log = guest_log};
     if (!load_functions(g, &wc)) {
         gen_free(g);
         return GEN_FAILED;
     }
     bind_f2f(g);
+    ap_cap_bind_functions(g->cap, g->fns, g->nfns);
     if (!job && !ap_router_add(g->router, "GET", "/metrics", AP_HANDLER_METRICS, NULL, &e)) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", e.msg));
         gen_free(g);
@@ -650,13 +665,15 @@ int ap_cli_serve(int argc, char **argv)
            AP_LBOOL("use_consul", a.s.use_consul), AP_LBOOL("enable_kvstore", a.s.enable_kvstore),
            AP_LBOOL("enable_sql", a.s.enable_sql), AP_LBOOL("enable_tls", a.s.enable_tls),
            AP_LBOOL("enable_metrics", a.s.enable_metrics));
-    const char *unsupported = a.s.use_consul       ? "use_consul (Consul configuration)"
-                              : a.s.enable_kvstore ? "enable_kvstore (key-value store)"
-                              : a.s.enable_sql     ? "enable_sql (SQL store)"
-                                                   : NULL;
-    if (unsupported) {
+    if (a.s.use_consul) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "not supported yet"),
-               AP_LSTR("setting", unsupported));
+               AP_LSTR("setting", "use_consul (Consul configuration)"));
+        goto out;
+    }
+    /* The capabilities' back ends (issue 5): opened once, shared by every generation. */
+    ap_errbuf be;
+    if (!ap_cap_backends_open(&a.s, &backends, &be)) {
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", be.msg));
         goto out;
     }
 
@@ -715,6 +732,7 @@ int ap_cli_serve(int argc, char **argv)
     rc = 0;
 out:
     gen_free(a.g);
+    ap_cap_backends_close(&backends);
     ap_settings_free(&a.s);
     return rc;
 }

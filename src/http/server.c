@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/ready.h"
 #include "internal.h"
 
 typedef enum { REQ_NEW, REQ_BODY, REQ_RUNNING, REQ_DONE } req_state;
@@ -220,7 +221,8 @@ static enum MHD_Result serve_builtin(ap_http *h, request *rq)
     const ap_settings *s = h->cfg.settings;
     switch (rq->match.kind) {
     case AP_HANDLER_HEALTH: return send_text(rq, 200, "");
-    case AP_HANDLER_READY: return send_text(rq, s->enable_maintenance_mode ? 503 : 200, "");
+    case AP_HANDLER_READY: /* the capabilities' back ends answer through base/ready.h */
+        return send_text(rq, s->enable_maintenance_mode || !ap_ready_check(NULL) ? 503 : 200, "");
     case AP_HANDLER_METRICS: {
         ap_buf out = {0};
         if (!ap_metrics_write(&out)) {
