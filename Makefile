@@ -94,3 +94,4 @@ bench: all bench-micro bench-reset
 	@ENGINE="$(abspath $(BUILD))/apron wasm" python3 "$(BENCH_ENGINES_DIR)/runbench.py" \
 	  --build "$(abspath $(BUILD))/bench" $(if $(filter 1,$(BENCH_QUICK)),--size quick -n 1) \
 	  $(BENCH_ARGS)
+	@BENCH_QUICK="$(BENCH_QUICK)" bench/simd.sh "$(abspath $(BUILD))"

@@ -9,6 +9,7 @@
 #define WA_SIMD_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -56,18 +57,7 @@ typedef float h_f32 WA_VEC(8);
         h_;                                                                                        \
     })
 
-static inline v_u8 wa_swizzle(v_u8 a, v_u8 s)
-{
-#if WA_SSSE3
-    return (v_u8)_mm_shuffle_epi8((__m128i)a, _mm_adds_epu8((__m128i)s, _mm_set1_epi8(0x70)));
-#else
-    v_u8 r;
-    for (int i = 0; i < 16; i++) r[i] = s[i] < 16 ? a[s[i] & 15] : 0;
-    return r;
-#endif
-}
-
-static inline v_u8 wa_shuffle(v_u8 a, v_u8 b, const uint8_t *lanes)
+static inline v_u8 wa_shuffle_generic(v_u8 a, v_u8 b, const uint8_t *lanes)
 {
     uint8_t both[32], r[16];
     memcpy(both, &a, 16);
@@ -78,6 +68,62 @@ static inline v_u8 wa_shuffle(v_u8 a, v_u8 b, const uint8_t *lanes)
     return v;
 }
 
+/* x86 without SSSE3 in the baseline (x86-64 is SSE2): pshufb when the CPU has it, chosen once at
+ * start-up. A byte shuffle is the common data movement of compiled SIMD code. */
+#if defined(__x86_64__) && !WA_SSSE3 && !APRON_SIMD_PORTABLE
+#define WA_SSSE3_DISPATCH 1
+static bool wa_cpu_ssse3;
+__attribute__((constructor)) static void wa_simd_detect(void)
+{
+    __builtin_cpu_init();
+    wa_cpu_ssse3 = __builtin_cpu_supports("ssse3");
+}
+#include <tmmintrin.h>
+__attribute__((target("ssse3"), noinline)) static v_u8 wa_shuffle_ssse3(v_u8 a, v_u8 b, const uint8_t *lanes)
+{
+    __m128i m = _mm_loadu_si128((const __m128i *)lanes);
+    __m128i ra = _mm_shuffle_epi8((__m128i)a, _mm_add_epi8(m, _mm_set1_epi8(0x70)));
+    __m128i rb = _mm_shuffle_epi8((__m128i)b, _mm_add_epi8(m, _mm_set1_epi8((char)0xf0)));
+    return (v_u8)_mm_or_si128(ra, rb);
+}
+__attribute__((target("ssse3"), noinline)) static v_u8 wa_swizzle_ssse3(v_u8 a, v_u8 s)
+{
+    return (v_u8)_mm_shuffle_epi8((__m128i)a, _mm_adds_epu8((__m128i)s, _mm_set1_epi8(0x70)));
+}
+#endif
+
+/* lanes: 16 indices below 32, into a then b */
+static inline v_u8 wa_shuffle(v_u8 a, v_u8 b, const uint8_t *lanes)
+{
+#if WA_SSSE3
+    __m128i m = _mm_loadu_si128((const __m128i *)lanes);
+    __m128i ra = _mm_shuffle_epi8((__m128i)a, _mm_add_epi8(m, _mm_set1_epi8(0x70)));
+    __m128i rb = _mm_shuffle_epi8((__m128i)b, _mm_add_epi8(m, _mm_set1_epi8((char)0xf0)));
+    return (v_u8)_mm_or_si128(ra, rb);
+#else
+#if WA_SSSE3_DISPATCH
+    if (__builtin_expect(wa_cpu_ssse3, 1)) return wa_shuffle_ssse3(a, b, lanes);
+#endif
+    return wa_shuffle_generic(a, b, lanes);
+#endif
+}
+
+static inline v_u8 wa_swizzle(v_u8 a, v_u8 s)
+{
+#if WA_SSSE3
+    return (v_u8)_mm_shuffle_epi8((__m128i)a, _mm_adds_epu8((__m128i)s, _mm_set1_epi8(0x70)));
+#else
+#if WA_SSSE3_DISPATCH
+    if (__builtin_expect(wa_cpu_ssse3, 1)) return wa_swizzle_ssse3(a, s);
+#endif
+    uint8_t r[16];
+    for (int i = 0; i < 16; i++) r[i] = s[i] < 16 ? a[s[i] & 15] : 0;
+    v_u8 v;
+    memcpy(&v, r, 16);
+    return v;
+#endif
+}
+
 /* ---- saturating arithmetic and narrowing ---- */
 
 static inline int32_t wa_clamp(int32_t x, int32_t lo, int32_t hi) { return x < lo ? lo : x > hi ? hi : x; }
@@ -86,9 +132,11 @@ static inline int32_t wa_clamp(int32_t x, int32_t lo, int32_t hi) { return x < l
 #define WA_SAT_LOOP(NAME, VT, LT, N, OP, LO, HI)                                                   \
     static inline VT NAME(VT x, VT y)                                                              \
     {                                                                                              \
-        VT r;                                                                                      \
+        LT r[N];                                                                                   \
         for (int i = 0; i < N; i++) r[i] = (LT)wa_clamp((int32_t)x[i] OP(int32_t) y[i], LO, HI);   \
-        return r;                                                                                  \
+        VT v;                                                                                      \
+        memcpy(&v, r, 16);                                                                         \
+        return v;                                                                                  \
     }
 #if WA_SSE2
 static inline v_u8 wa_add_sat_s8(v_u8 x, v_u8 y) { return (v_u8)_mm_adds_epi8((__m128i)x, (__m128i)y); }
@@ -123,32 +171,38 @@ WA_SAT_LOOP(wa_sub_sat_u16_, v_u16, uint16_t, 8, -, 0, UINT16_MAX)
 static inline v_u8 wa_narrow_s8(v_u8 x, v_u8 y)
 {
     v_i16 a = (v_i16)x, b = (v_i16)y;
-    v_i8 r;
+    int8_t r[16];
     for (int i = 0; i < 8; i++) {
         r[i] = (int8_t)wa_clamp(a[i], INT8_MIN, INT8_MAX);
         r[i + 8] = (int8_t)wa_clamp(b[i], INT8_MIN, INT8_MAX);
     }
-    return (v_u8)r;
+    v_u8 v;
+    memcpy(&v, r, 16);
+    return v;
 }
 static inline v_u8 wa_narrow_u8(v_u8 x, v_u8 y)
 {
     v_i16 a = (v_i16)x, b = (v_i16)y;
-    v_u8 r;
+    uint8_t r[16];
     for (int i = 0; i < 8; i++) {
         r[i] = (uint8_t)wa_clamp(a[i], 0, UINT8_MAX);
         r[i + 8] = (uint8_t)wa_clamp(b[i], 0, UINT8_MAX);
     }
-    return r;
+    v_u8 v;
+    memcpy(&v, r, 16);
+    return v;
 }
 static inline v_u8 wa_narrow_s16(v_u8 x, v_u8 y)
 {
     v_i32 a = (v_i32)x, b = (v_i32)y;
-    v_i16 r;
+    int16_t r[8];
     for (int i = 0; i < 4; i++) {
         r[i] = (int16_t)wa_clamp(a[i], INT16_MIN, INT16_MAX);
         r[i + 4] = (int16_t)wa_clamp(b[i], INT16_MIN, INT16_MAX);
     }
-    return (v_u8)r;
+    v_u8 v;
+    memcpy(&v, r, 16);
+    return v;
 }
 #endif
 
@@ -158,12 +212,14 @@ static inline v_u8 wa_narrow_u16(v_u8 x, v_u8 y)
     return (v_u8)_mm_packus_epi32((__m128i)x, (__m128i)y);
 #else
     v_i32 a = (v_i32)x, b = (v_i32)y;
-    v_u16 r;
+    uint16_t r[8];
     for (int i = 0; i < 4; i++) {
         r[i] = (uint16_t)wa_clamp(a[i], 0, UINT16_MAX);
         r[i + 4] = (uint16_t)wa_clamp(b[i], 0, UINT16_MAX);
     }
-    return (v_u8)r;
+    v_u8 v;
+    memcpy(&v, r, 16);
+    return v;
 #endif
 }
 
@@ -183,9 +239,12 @@ static inline v_u8 wa_q15mulr(v_u8 x, v_u8 y)
     __m128i r = _mm_mulhrs_epi16((__m128i)x, (__m128i)y);
     return (v_u8)_mm_xor_si128(r, _mm_cmpeq_epi16(r, _mm_set1_epi16(INT16_MIN)));
 #else
-    v_i16 a = (v_i16)x, b = (v_i16)y, r;
+    v_i16 a = (v_i16)x, b = (v_i16)y;
+    int16_t r[8];
     for (int i = 0; i < 8; i++) r[i] = (int16_t)wa_clamp((a[i] * b[i] + 0x4000) >> 15, INT16_MIN, INT16_MAX);
-    return (v_u8)r;
+    v_u8 v;
+    memcpy(&v, r, 16);
+    return v;
 #endif
 }
 
