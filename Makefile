@@ -15,7 +15,7 @@ SPECTEST ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 
-.PHONY: bench bench-micro bench-reset fuzz fuzz-engine all test unit spectest asan asan-build check-ci clean
+.PHONY: bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -65,7 +65,24 @@ fuzz-engine: $(FUZZ_BUILD)/build.ninja spectest
 	  -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-engine $(FUZZ_BUILD)/seeds-engine
 
-fuzz: fuzz-engine
+# The config parsers (tests/fuzz/fuzz_{tarmac,settings}.c), FUZZ_TIME seconds each, seeded from
+# tests/fuzz/corpus/<target>/ and every tarmac.json in the tree.
+fuzz-config: $(FUZZ_BUILD)/build.ninja
+	@ninja -C $(FUZZ_BUILD) fuzz-tarmac fuzz-settings
+	@for t in tarmac settings; do mkdir -p $(FUZZ_BUILD)/corpus-$$t || exit 1; \
+	  if [ $$t = tarmac ]; then find examples tests -name '*.json' -size -64k \
+	    -exec cp {} $(FUZZ_BUILD)/corpus-$$t/ \; 2>/dev/null; fi; \
+	  ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_TIME) \
+	    -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	    $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t || exit 1; done
+
+fuzz: fuzz-engine fuzz-config
+
+# 60 s of wrk on the hello example (SOAK_TIME seconds; tests/soak.sh): zero non-2xx and socket
+# errors, RSS after the run within 10% of RSS after a warm-up.
+SOAK_TIME ?= 60
+soak: all
+	@tests/soak.sh $(BUILD) $(SOAK_TIME)
 
 # ---- Benchmarks ----
 # The engine workloads live in the shared folder (bench/engines: eight C programs, their Makefile
@@ -94,6 +111,19 @@ bench: all bench-micro bench-reset
 	@ENGINE="$(abspath $(BUILD))/apron wasm" python3 "$(BENCH_ENGINES_DIR)/runbench.py" \
 	  --build "$(abspath $(BUILD))/bench" $(if $(filter 1,$(BENCH_QUICK)),--size quick -n 1) \
 	  $(BENCH_ARGS)
+	@BENCH_QUICK="$(BENCH_QUICK)" bench/simd.sh "$(abspath $(BUILD))"
+
+# ---- Server ----
+# make run: installs the Debian packages that are missing (root) or prints the apt-get line, builds,
+# and serves examples/tarmac.json on 127.0.0.1:8080 (tools/run.sh).
+# make bench-http: wrk against apron (hello example) and nginx (`return 200`), alternating
+# (bench/http/run.sh; ROUNDS, SECONDS_PER_RUN, CONNECTIONS, THREADS).
+.PHONY: run bench-http
+run:
+	@BUILD=$(BUILD) tools/run.sh
+
+bench-http: all
+	@bench/http/run.sh $(abspath $(BUILD))
 
 # ---- Server ----
 # make run: installs the Debian packages that are missing (root) or prints the apt-get line, builds,
