@@ -124,15 +124,3 @@ run:
 
 bench-http: all
 	@bench/http/run.sh $(abspath $(BUILD))
-
-# ---- Server ----
-# make run: installs the Debian packages that are missing (root) or prints the apt-get line, builds,
-# and serves examples/tarmac.json on 127.0.0.1:8080 (tools/run.sh).
-# make bench-http: wrk against apron (hello example) and nginx (`return 200`), alternating
-# (bench/http/run.sh; ROUNDS, SECONDS_PER_RUN, CONNECTIONS, THREADS).
-.PHONY: run bench-http
-run:
-	@BUILD=$(BUILD) tools/run.sh
-
-bench-http: all
-	@bench/http/run.sh $(abspath $(BUILD))
