@@ -116,7 +116,7 @@ else
   "functions": {"items": {"filepath": "$items"}},
   "routes": [{"type": "http", "path": "/items/:id", "methods": ["GET", "PUT", "DELETE"], "function": "items"}]}}}
 JSON
-    if start "$tmp/log2" APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=internal "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/items.json"; then
+    if start "$tmp/log2" APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=internal APP_BOLTDB_FILENAME="$tmp/kv.db" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/items.json"; then
         check "items: PUT new → 201" 201 '{"name":"pen"}' -X PUT --data-binary '{"name":"pen"}' "$base/items/42"
         has_header "items: Location" "Location: /items/42"
         has_header "items: JSON content type" "Content-Type: application/json"
