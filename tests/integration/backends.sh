@@ -185,4 +185,174 @@ else
     fail_case "mysql: malformed dsn → refused at open" "$(cat "$tmp/out")"
 fi
 
+
+# ---- through `apron serve`: the kvprobe guest and the guestbook and reverse examples ----
+kvprobe=$build/tests/guests/kvprobe.wasm
+guestbook=$build/examples/guestbook.wasm
+reverse=$build/examples/reverse.wasm
+serve_why=
+if ! nm "$apron" 2>/dev/null | grep -q ap_cap_backends_open; then
+    serve_why="the capabilities are not wired into apron serve in this build"
+elif [ ! -f "$kvprobe" ] || [ ! -f "$guestbook" ] || [ ! -f "$reverse" ]; then
+    serve_why="guests not built (needs clang, wasi-libc)"
+elif ! command -v curl >/dev/null; then
+    serve_why="curl not installed"
+fi
+cat >"$tmp/tarmac.json" <<JSON
+{"services": {"t": {"name": "t",
+  "functions": {"kv": {"filepath": "$kvprobe", "pool_size": 4},
+                "guestbook": {"filepath": "$guestbook", "pool_size": 2},
+                "reverse": {"filepath": "$reverse", "pool_size": 2}},
+  "routes": [{"type": "http", "path": "/kv", "methods": ["POST"], "function": "kv"},
+             {"type": "http", "path": "/guestbook", "methods": ["POST"], "function": "guestbook"},
+             {"type": "http", "path": "/reverse", "methods": ["POST"], "function": "reverse"}]}}}
+JSON
+
+# start_apron NAME ENV...: starts apron serve with the kv/sql settings in ENV; sets base_NAME.
+start_apron() {
+    local name=$1 log=$tmp/apron-$1.log pid addr
+    shift
+    : >"$log"
+    env APP_ENABLE_TLS=false APP_BOLTDB_FILENAME="$tmp/$name.db" "$@" \
+        "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json" >"$log" 2>&1 &
+    pid=$!
+    apron_pids+=("$pid")
+    eval "pid_$name=$pid"
+    for _ in $(seq 200); do
+        addr=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$log" | head -1)
+        [ -n "$addr" ] && { eval "base_$name=http://$addr"; return 0; }
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    fail_case "$name: apron serve starts" "$(tail -n 20 "$log")"
+    return 1
+}
+
+stop_apron() { # NAME: SIGTERM, exit 0 within 5 s, no sanitizer report
+    local name=$1 pid rc
+    pid=$(eval echo "\$pid_$name")
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null && { fail_case "$name: apron stops on SIGTERM" "still running after 5 s"; }
+    wait "$pid"
+    rc=$?
+    [ $rc = 0 ] || fail_case "$name: apron exits 0" "exit status $rc: $(tail -n 20 "$tmp/apron-$name.log")"
+    client_stderr_ok "$name: apron" "$tmp/apron-$name.log"
+}
+
+# post NAME CASE URL DATA WANT_STATUS WANT_BODY_REGEX
+post() {
+    local name=$1 case=$2 url=$3 data=$4 want=$5 re=$6 got body
+    got=$(curl -s -m 10 -o "$tmp/body" -w '%{http_code}' --data-binary "$data" "$url")
+    body=$(head -c 500 "$tmp/body")
+    if [ "$got" = "$want" ] && grep -qE -- "$re" "$tmp/body"; then
+        ok_case "$name: $case"
+    else
+        fail_case "$name: $case" "status $got (want $want), body '$body' (want /$re/)"
+    fi
+}
+
+kv_via_serve() { # NAME BASE: the kvstore sequence through /kv and /reverse
+    local n=$1 b=$2
+    post "$n" "set" "$b/kv" "set k1 v1" 200 '^ok$'
+    post "$n" "get" "$b/kv" "get k1" 200 '^v1$'
+    post "$n" "keys" "$b/kv" "keys" 200 '^k1$'
+    post "$n" "delete" "$b/kv" "del k1" 200 '^ok$'
+    post "$n" "get deleted → 404" "$b/kv" "get k1" 500 'kvstore 404'
+    post "$n" "reverse (miss)" "$b/reverse" "hello" 200 '^olleh$'
+    post "$n" "reverse (cached)" "$b/reverse" "hello" 200 '^olleh$'
+}
+
+if [ -n "$serve_why" ]; then
+    for n in "serve: kv back ends" "serve: sql back ends" "serve: two nodes" "serve: redis outage"; do
+        skip_case "$n" "$serve_why"
+    done
+else
+    # every kv back end with the same guest
+    for t in in-memory lmdb redis nats; do
+        extra=()
+        case $t in
+        redis) [ -n "${SVC_REDIS_PID:-}" ] || { skip_case "serve kv $t" "redis not running"; continue; }
+            extra=(APP_REDIS_SERVER="$SVC_REDIS_ADDR") ;;
+        nats) [ -n "${SVC_NATS_PID:-}" ] || { skip_case "serve kv $t" "nats not running"; continue; }
+            extra=(APP_NATS_URL="$SVC_NATS_URL" APP_NATS_BUCKET=apron_serve) ;;
+        esac
+        if start_apron "kv_${t//-/_}" APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=$t "${extra[@]}"; then
+            kv_via_serve "serve kv $t" "$(eval echo "\$base_kv_${t//-/_}")"
+            stop_apron "kv_${t//-/_}"
+        fi
+    done
+    # every sql back end with the guestbook example (MySQL rows: base64 of the text)
+    for t in sqlite postgres mysql; do
+        dsn= name=Ada
+        case $t in
+        sqlite) dsn=$tmp/guestbook.sqlite3 ;;
+        postgres) [ -n "${SVC_POSTGRES_PID:-}" ] || { skip_case "serve sql $t" "postgres not running"; continue; }
+            dsn=$SVC_POSTGRES_DSN ;;
+        mysql) [ -n "${SVC_MARIADB_PID:-}" ] || { skip_case "serve sql $t" "mariadb not running"; continue; }
+            dsn=$SVC_MARIADB_DSN name=QWRh ;;
+        esac
+        if start_apron "sql_$t" APP_ENABLE_SQL=true APP_SQL_TYPE=$t APP_SQL_DSN="$dsn"; then
+            post "serve sql $t" "guestbook" "$(eval echo "\$base_sql_$t")/guestbook" "Ada" 200 \
+                "^\{\"added\":1,\"guests\":\[.*\{\"name\":\"$name\"\}.*\]\}$"
+            stop_apron "sql_$t"
+        fi
+    done
+    # two nodes sharing Redis and PostgreSQL; then Redis goes away and comes back
+    if [ -n "${SVC_REDIS_PID:-}" ] && [ -n "${SVC_POSTGRES_PID:-}" ]; then
+        shared=(APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=redis APP_REDIS_SERVER="$SVC_REDIS_ADDR"
+            APP_ENABLE_SQL=true APP_SQL_TYPE=postgres APP_SQL_DSN="$SVC_POSTGRES_DSN")
+        if start_apron a "${shared[@]}" && start_apron b "${shared[@]}"; then
+            post "two nodes" "set through a" "$base_a/kv" "set shared one" 200 '^ok$'
+            post "two nodes" "get through b" "$base_b/kv" "get shared" 200 '^one$'
+            post "two nodes" "sign through a" "$base_a/guestbook" "Bob" 200 'Bob'
+            post "two nodes" "b sees a's row" "$base_b/guestbook" "Cy" 200 '"Bob".*"Cy"'
+            svc_stop redis
+            for n in a b; do
+                b=$(eval echo "\$base_$n")
+                # set: Tarmac's 500; get: any failure, fast (Tarmac answers a get's back-end
+                # error with 404, whatever it was; src/cap decides)
+                for op in "set shared two" "get shared"; do
+                    t0=$(svc_now_ms)
+                    got=$(curl -s -m 5 -o "$tmp/body" -w '%{http_code}' --data-binary "$op" "$b/kv")
+                    dt=$(($(svc_now_ms) - t0))
+                    code=$(sed -n 's/.*kvstore \([0-9]*\):.*/\1/p' "$tmp/body")
+                    want=500
+                    [ "${op%% *}" = get ] && want=400
+                    if [ "$got" -ge 500 ] && [ "${code:-0}" -ge $want ] && [ $dt -lt 1000 ]; then
+                        ok_case "redis outage: $n: ${op%% *} fails (kvstore status ${code}) within 1 s"
+                    else
+                        fail_case "redis outage: $n: ${op%% *} fails within 1 s" \
+                            "HTTP $got, kvstore status ${code:-none}, after $dt ms: $(head -c 300 "$tmp/body")"
+                    fi
+                done
+                got=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$b/ready")
+                [ "$got" = 503 ] && ok_case "redis outage: $n: /ready 503" ||
+                    fail_case "redis outage: $n: /ready 503" "got $got"
+            done
+            if svc_start redis; then
+                for n in a b; do
+                    b=$(eval echo "\$base_$n")
+                    got=
+                    for _ in $(seq 50); do
+                        got=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$b/ready")
+                        [ "$got" = 200 ] && break
+                        sleep 0.1
+                    done
+                    [ "$got" = 200 ] && ok_case "redis back: $n: /ready 200" ||
+                        fail_case "redis back: $n: /ready 200" "got $got"
+                    post "redis back" "$n: set" "$b/kv" "set after-$n yes" 200 '^ok$'
+                done
+                post "redis back" "a reads b's value" "$base_a/kv" "get after-b" 200 '^yes$'
+            else
+                fail_case "redis restarts" "$SVC_WHY"
+            fi
+            stop_apron a
+            stop_apron b
+        fi
+    else
+        skip_case "serve: two nodes" "redis or postgres not running"
+    fi
+fi
+
 finish
