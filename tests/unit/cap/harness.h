@@ -33,6 +33,18 @@ static inline void h_open(harness *h, ap_kv *kv, ap_sql *sql, const ap_tarmac *t
     assert_true(ap_cap_register(h->cap, h->reg));
 }
 
+/* Rebuilds the cap and registry after the test changed h->s. */
+static inline void h_reopen(harness *h, ap_kv *kv, ap_sql *sql, const ap_tarmac *t)
+{
+    ap_errbuf e;
+    ap_wapc_registry_free(h->reg);
+    ap_cap_free(h->cap);
+    ap_cap_config cc = {.settings = &h->s, .tarmac = t, .kv = kv, .sql = sql};
+    assert_true(ap_cap_new(&cc, &h->cap, &e));
+    assert_non_null(h->reg = ap_wapc_registry_new());
+    assert_true(ap_cap_register(h->cap, h->reg));
+}
+
 static inline void h_close(harness *h)
 {
     ap_wapc_registry_free(h->reg);
@@ -101,6 +113,6 @@ static ap_kv_status broken_ping(ap_kv *kv, ap_errbuf *e)
 static void broken_close(ap_kv *kv) {}
 static const ap_kv_ops broken_ops = {"broken",    broken_get,  broken_set,  broken_del,
                                      broken_keys, broken_ping, broken_close};
-static ap_kv broken_kv = {&broken_ops};
+static ap_kv broken_kv __attribute__((unused)) = {&broken_ops};
 
 #endif
