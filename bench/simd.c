@@ -3,10 +3,12 @@
  *   - dot: int16 dot product, 32-bit accumulation (i32x4.extmul / dot, i32x4.add)
  *   - count: occurrences of a byte in a buffer (i8x16.eq, i8x16 sub/add)
  *   - saxpy: y = a * x + y on floats (f32x4.mul, f32x4.add)
- * usage: simd [rounds]   (default 400); prints a checksum, the same for both builds. */
+ * usage: simd [rounds [dot|count|saxpy]]   (default: 400 rounds of all three); prints a checksum,
+ * the same for both builds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define N (1u << 16)
 
@@ -36,6 +38,9 @@ __attribute__((noinline)) static void saxpy(float a, const float *x, float *y, u
 int main(int argc, char **argv)
 {
     unsigned rounds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 400;
+    const char *only = argc > 2 ? argv[2] : "";
+    int all = !*only, do_dot = all || !strcmp(only, "dot"), do_count = all || !strcmp(only, "count"),
+        do_saxpy = all || !strcmp(only, "saxpy");
     uint32_t seed = 12345;
     for (uint32_t i = 0; i < N; i++) {
         seed = seed * 1103515245u + 12345u;
@@ -47,9 +52,9 @@ int main(int argc, char **argv)
     for (uint32_t i = 0; i < N * 4; i++) text[i] = (uint8_t)("abcdefgh\n"[(i * 7 + (i >> 5)) % 9]);
     uint32_t check = 0;
     for (unsigned r = 0; r < rounds; r++) {
-        check = check * 31 + (uint32_t)dot(va, vb, N);
-        check = check * 31 + count(text, N * 4, (uint8_t)('a' + r % 9));
-        saxpy(0.5f, fx, fy, N);
+        if (do_dot) check = check * 31 + (uint32_t)dot(va, vb, N);
+        if (do_count) check = check * 31 + count(text, N * 4, (uint8_t)('a' + r % 9));
+        if (do_saxpy) saxpy(0.5f, fx, fy, N);
     }
     float sum = 0;
     for (uint32_t i = 0; i < N; i++) sum += fy[i];
