@@ -96,7 +96,7 @@ typedef struct {
     X(nats_skip_tls_verify, BOOL, "false")                                                         \
     /* apron's own */                                                                              \
     X(max_request_body_size, INT, "10485760")                                                      \
-    X(max_header_size, INT, "65536")                                                               \
+    X(max_header_size, INT, "16384")                                                               \
     X(http_idle_timeout, INT, "60")                                                                \
     X(http_threads, INT, "0")                                                                      \
     X(wasm_workers, INT, "0")                                                                      \
