@@ -33,3 +33,8 @@ add_test(NAME integration/wapc_hostile
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/wapc_hostile.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(integration/wapc_fixtures integration/wapc_hostile PROPERTIES
   LABELS "integration;unit" TIMEOUT 600)
+
+# AssemblyScript guests built from tests/guests/as with npm (skipped without npm).
+add_test(NAME integration/as_guests
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/as_guests.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(integration/as_guests PROPERTIES LABELS "integration" TIMEOUT 600)
