@@ -39,8 +39,9 @@ int main(int argc, char **argv)
 {
     unsigned rounds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 400;
     const char *only = argc > 2 ? argv[2] : "";
-    int all = !*only, do_dot = all || !strcmp(only, "dot"), do_count = all || !strcmp(only, "count"),
-        do_saxpy = all || !strcmp(only, "saxpy");
+    int all = !*only;
+    int do_dot = all || !strcmp(only, "dot"), do_count = all || !strcmp(only, "count");
+    int do_saxpy = all || !strcmp(only, "saxpy");
     uint32_t seed = 12345;
     for (uint32_t i = 0; i < N; i++) {
         seed = seed * 1103515245u + 12345u;

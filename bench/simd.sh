@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/simd.sh — `make bench` runs it after the engine workloads: bench/simd.c built for wasm32-wasi
-# twice with the same clang (-O2, and -O2 -msimd128 where the vectorizer emits v128 code), each run
-# under BUILD_DIR/apron wasm; prints the best of RUNS wall times and the speed-up of the SIMD build.
+# bench/simd.sh — `make bench` runs it after the engine workloads: bench/simd.c built for
+# wasm32-wasi twice with the same clang (-O2, and -O2 -msimd128 where the vectorizer emits v128
+# code), each run under BUILD_DIR/apron wasm; prints the best of 3 wall times of each and the
+# speed-up of the SIMD build.
 # usage: bench/simd.sh BUILD_DIR      environment: BENCH_QUICK=1 (1/10 of the work, one run),
 #        WASM_CC (default clang), WASI_SYSROOT (default /usr)
 set -eu
@@ -38,5 +39,5 @@ if [ "$cs" != "$cv" ]; then
     echo "simd bench: the builds disagree: '$cs' vs '$cv'"
     exit 1
 fi
-printf 'simd (dot, byte count, saxpy; %s rounds): scalar wasm %.3fs, -msimd128 %.3fs, speed-up %.2fx\n' \
+printf 'simd (dot, byte count, saxpy; %s rounds): scalar wasm %.3fs, -msimd128 %.3fs, %.2fx\n' \
     "$rounds" "$ts" "$tv" "$(echo "$ts / $tv" | bc -l)"

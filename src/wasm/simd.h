@@ -79,7 +79,8 @@ __attribute__((constructor)) static void wa_simd_detect(void)
     wa_cpu_ssse3 = __builtin_cpu_supports("ssse3");
 }
 #include <tmmintrin.h>
-__attribute__((target("ssse3"), noinline)) static v_u8 wa_shuffle_ssse3(v_u8 a, v_u8 b, const uint8_t *lanes)
+__attribute__((target("ssse3"), noinline)) static v_u8 wa_shuffle_ssse3(v_u8 a, v_u8 b,
+                                                                        const uint8_t *lanes)
 {
     __m128i m = _mm_loadu_si128((const __m128i *)lanes);
     __m128i ra = _mm_shuffle_epi8((__m128i)a, _mm_add_epi8(m, _mm_set1_epi8(0x70)));
@@ -126,7 +127,10 @@ static inline v_u8 wa_swizzle(v_u8 a, v_u8 s)
 
 /* ---- saturating arithmetic and narrowing ---- */
 
-static inline int32_t wa_clamp(int32_t x, int32_t lo, int32_t hi) { return x < lo ? lo : x > hi ? hi : x; }
+static inline int32_t wa_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
 
 /* Lane-wise r = clamp(x OP y) computed in 32 bits, for the generic forms. */
 #define WA_SAT_LOOP(NAME, VT, LT, N, OP, LO, HI)                                                   \
@@ -139,17 +143,19 @@ static inline int32_t wa_clamp(int32_t x, int32_t lo, int32_t hi) { return x < l
         return v;                                                                                  \
     }
 #if WA_SSE2
-static inline v_u8 wa_add_sat_s8(v_u8 x, v_u8 y) { return (v_u8)_mm_adds_epi8((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_add_sat_u8(v_u8 x, v_u8 y) { return (v_u8)_mm_adds_epu8((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_sub_sat_s8(v_u8 x, v_u8 y) { return (v_u8)_mm_subs_epi8((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_sub_sat_u8(v_u8 x, v_u8 y) { return (v_u8)_mm_subs_epu8((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_add_sat_s16(v_u8 x, v_u8 y) { return (v_u8)_mm_adds_epi16((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_add_sat_u16(v_u8 x, v_u8 y) { return (v_u8)_mm_adds_epu16((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_sub_sat_s16(v_u8 x, v_u8 y) { return (v_u8)_mm_subs_epi16((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_sub_sat_u16(v_u8 x, v_u8 y) { return (v_u8)_mm_subs_epu16((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_narrow_s8(v_u8 x, v_u8 y) { return (v_u8)_mm_packs_epi16((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_narrow_u8(v_u8 x, v_u8 y) { return (v_u8)_mm_packus_epi16((__m128i)x, (__m128i)y); }
-static inline v_u8 wa_narrow_s16(v_u8 x, v_u8 y) { return (v_u8)_mm_packs_epi32((__m128i)x, (__m128i)y); }
+#define WA_SSE_BIN(NAME, INTRIN)                                                                   \
+    static inline v_u8 NAME(v_u8 x, v_u8 y) { return (v_u8)INTRIN((__m128i)x, (__m128i)y); }
+WA_SSE_BIN(wa_add_sat_s8, _mm_adds_epi8)
+WA_SSE_BIN(wa_add_sat_u8, _mm_adds_epu8)
+WA_SSE_BIN(wa_sub_sat_s8, _mm_subs_epi8)
+WA_SSE_BIN(wa_sub_sat_u8, _mm_subs_epu8)
+WA_SSE_BIN(wa_add_sat_s16, _mm_adds_epi16)
+WA_SSE_BIN(wa_add_sat_u16, _mm_adds_epu16)
+WA_SSE_BIN(wa_sub_sat_s16, _mm_subs_epi16)
+WA_SSE_BIN(wa_sub_sat_u16, _mm_subs_epu16)
+WA_SSE_BIN(wa_narrow_s8, _mm_packs_epi16)
+WA_SSE_BIN(wa_narrow_u8, _mm_packus_epi16)
+WA_SSE_BIN(wa_narrow_s16, _mm_packs_epi32)
 #else
 WA_SAT_LOOP(wa_add_sat_s8_, v_i8, int8_t, 16, +, INT8_MIN, INT8_MAX)
 WA_SAT_LOOP(wa_add_sat_u8_, v_u8, uint8_t, 16, +, 0, UINT8_MAX)
@@ -241,7 +247,8 @@ static inline v_u8 wa_q15mulr(v_u8 x, v_u8 y)
 #else
     v_i16 a = (v_i16)x, b = (v_i16)y;
     int16_t r[8];
-    for (int i = 0; i < 8; i++) r[i] = (int16_t)wa_clamp((a[i] * b[i] + 0x4000) >> 15, INT16_MIN, INT16_MAX);
+    for (int i = 0; i < 8; i++)
+        r[i] = (int16_t)wa_clamp((a[i] * b[i] + 0x4000) >> 15, INT16_MIN, INT16_MAX);
     v_u8 v;
     memcpy(&v, r, 16);
     return v;
@@ -361,13 +368,19 @@ static inline v_f64 wa_sqrt64(v_f64 x)
 static inline v_f32 wa_round32(v_f32 x, int mode)
 {
     for (int i = 0; i < 4; i++)
-        x[i] = mode == 0 ? nearbyintf(x[i]) : mode == 1 ? floorf(x[i]) : mode == 2 ? ceilf(x[i]) : truncf(x[i]);
+        x[i] = mode == 0   ? nearbyintf(x[i])
+               : mode == 1 ? floorf(x[i])
+               : mode == 2 ? ceilf(x[i])
+                           : truncf(x[i]);
     return WA_VSEL(v_f32, x != x, x + x, x);
 }
 static inline v_f64 wa_round64(v_f64 x, int mode)
 {
     for (int i = 0; i < 2; i++)
-        x[i] = mode == 0 ? nearbyint(x[i]) : mode == 1 ? floor(x[i]) : mode == 2 ? ceil(x[i]) : trunc(x[i]);
+        x[i] = mode == 0   ? nearbyint(x[i])
+               : mode == 1 ? floor(x[i])
+               : mode == 2 ? ceil(x[i])
+                           : trunc(x[i]);
     return WA_VSEL(v_f64, x != x, x + x, x);
 }
 #if WA_SSE41

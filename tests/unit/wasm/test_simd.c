@@ -26,7 +26,8 @@ static wa_status load(const uint8_t *b, size_t n, wa_error *e)
 }
 
 /* Body 0 is invalid (i8x16.add on an empty stack), body 1 malformed (sub-opcode 0x9a does not
- * exist): the module is malformed, so scan.c must decode the SIMD code of body 0 to reach body 1. */
+ * exist): the module is malformed, so scan.c must decode the SIMD code of body 0 to reach
+ * body 1. */
 static void malformed_after_invalid_simd(void **state)
 {
     static const uint8_t b[] = {HDR, TWO_FUNCS, 0x0a, 0x0c, 0x02,
