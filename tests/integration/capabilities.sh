@@ -184,6 +184,41 @@ expect "restart: a hit, no miss" "$([ "$(metric reverse_cache_hits)" = 1 ] && [ 
 case_post "restart: guestbook keeps its rows" /guestbook "Cy" 200 '"Ada".*"Bob".*"Cy"'
 stop
 
+# function-to-function: a function calling itself stops at function_max_depth, cleanly
+if [ -f "$build/tests/guests/http_call.wasm" ]; then
+    # http_call.wasm calls tarmac:function:echo; here "echo" is http_call itself
+    cat >"$tmp/f2f.json" <<EOF2
+{"services": {"f2f": {"name": "f2f",
+  "functions": {"echo": {"filepath": "$build/tests/guests/http_call.wasm", "pool_size": 8}},
+  "routes": [{"type": "http", "path": "/loop", "methods": ["POST"], "function": "echo"},
+             {"type": "function", "function": "echo"}]}}}
+EOF2
+    env APP_ENABLE_TLS=false APP_FUNCTION_MAX_DEPTH=4 \
+        "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/f2f.json" >"$tmp/f2f.log" 2>&1 &
+    fpid=$!
+    pids+=($fpid)
+    fbase=
+    for _ in $(seq 200); do
+        fbase=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$tmp/f2f.log" | head -1)
+        [ -n "$fbase" ] && break
+        sleep 0.05
+    done
+    t0=$(date +%s%N)
+    got=$(curl -s -m 10 -o "$tmp/body" -w '%{http_code}' --data-binary "x" "http://$fbase/loop")
+    dt=$((($(date +%s%N) - t0) / 1000000))
+    expect "function: a self-calling chain stops at function_max_depth (${dt} ms)" \
+        "$([ "$got" = 500 ] && grep -q 'function call chain deeper than 4' "$tmp/body" && [ $dt -lt 3000 ]; echo $?)" \
+        "status $got after $dt ms: $(head -c 300 "$tmp/body")"
+    expect "function: 4 nested calls logged" \
+        "$([ "$(grep -c '"depth":4' "$tmp/f2f.log")" -ge 1 ] && ! grep -q '"depth":5' "$tmp/f2f.log"; echo $?)" \
+        "$(grep -c 'Function to Function' "$tmp/f2f.log") calls"
+    kill -TERM $fpid
+    wait $fpid
+    expect "function: apron exits 0" $? "exit status"
+else
+    skip_case "function depth" "tests/guests/http_call.wasm not built"
+fi
+
 # a KV store that cannot open stops start-up with the reason
 kv_settings="APP_KVSTORE_TYPE=cassandra"
 env APP_ENABLE_TLS=false APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=cassandra \
