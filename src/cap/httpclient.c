@@ -325,6 +325,11 @@ static void perform(ap_cap *c, http_req *r, const char *function, cap_status *st
         memcpy(method, r->method.ptr, r->method.len);
         method[r->method.len] = 0;
     }
+    if (r->url.len == 0) { /* Go parses "" fine and fails when sending it */
+        cap_status_set(st, 500, "Unable to execute HTTP request - %s \"\": unsupported protocol "
+                                "scheme \"\"", method);
+        return;
+    }
     CURLU *u = curl_url();
     if (!u || r->url.len >= sizeof url || memchr(r->url.ptr, 0, r->url.len)) {
         curl_url_cleanup(u);
