@@ -2,11 +2,8 @@
  * cap → [backend]. One ops table per back end, one constructor per back end, one table in kv.c
  * mapping `kvstore_type` to a constructor (STYLE.md §2.5).
  *
- * Who writes what: the embedded back ends are kv/mem.c (`in-memory`) and kv/lmdb.c (`internal`,
- * `boltdb`, `lmdb`). The network back ends ap_kv_redis_open (kv/redis.c) and ap_kv_nats_open
- * (kv/nats.c) are declared here and written separately; until they exist, net_stubs.c defines
- * them as refusals. Whoever adds kv/redis.c or kv/nats.c (or sql/postgres.c, sql/mysql.c)
- * deletes the matching stub from net_stubs.c in the same commit, and the file once it is empty.
+ * The back ends: kv/mem.c (`in-memory`), kv/lmdb.c (`internal`, `boltdb`, `lmdb`), kv/redis.c
+ * (`redis`), kv/nats.c (`nats`); docs/capabilities.md and docs/backends.md describe them.
  *
  * Threads: every op may run on many worker threads at once, on the same ap_kv. A back end that
  * needs per-thread or pooled connections (hiredis) keeps them itself. open and close run on one

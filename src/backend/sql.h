@@ -1,7 +1,6 @@
 /* sql.h — the SQL seam: the sql capability (src/cap/sql.c) sees nothing else. cap → [backend].
- * One ops table per back end (sql/sqlite.c; sql/postgres.c and sql/mysql.c are written
- * separately, see the note atop kv.h about net_stubs.c), one table in sql.c mapping `sql_type`
- * to a constructor (STYLE.md §2.5).
+ * One ops table per back end (sql/sqlite.c, sql/postgres.c, sql/mysql.c), one table in sql.c
+ * mapping `sql_type` to a constructor (STYLE.md §2.5).
  *
  * Rows come back as typed cells; the back end chooses each cell's JSON mapping (TARMAC.md §4.5):
  *   MySQL:    NULL → AP_CELL_NULL, everything else AP_CELL_BASE64 of the textual value
