@@ -354,9 +354,9 @@ static void perform(ap_cap *c, http_req *r, const char *function, cap_status *st
         return;
     }
     struct curl_slist *hdrs = NULL;
-    if (!build_headers(r, &hdrs, &be)) {
+    if (!build_headers(r, &hdrs, &be)) { /* Go's client refuses such fields when sending */
         curl_slist_free_all(hdrs);
-        cap_status_set(st, 400, "Unable to create HTTP request - %s", be.fmt_err);
+        cap_status_set(st, 500, "Unable to execute HTTP request - %s", be.fmt_err);
         return;
     }
     bool own_encoding = has_header(hdrs, "Accept-Encoding");

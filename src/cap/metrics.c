@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -130,10 +131,26 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The shortest %g text that reads back as v (Go's strconv 'g' -1), e.g. 0.1 not 0.1000…01. */
+static const char *num(char *b, size_t n, double v)
+{
+    if (isnan(v))
+        return "NaN";
+    if (isinf(v))
+        return v > 0 ? "+Inf" : "-Inf";
+    for (int p = 1; p <= 17; p++) {
+        snprintf(b, n, "%.*g", p, v);
+        if (strtod(b, NULL) == v)
+            break;
+    }
+    return b;
+}
+
 static bool write_user(ap_buf *out)
 {
     static const double qs[] = {0.5, 0.9, 0.99};
     static double win[RING];
+    char nb[40];
     bool ok = true;
     long long now = now_ns();
     pthread_mutex_lock(&lock);
@@ -141,7 +158,7 @@ static bool write_user(ap_buf *out)
         const char *type = m->kind == M_COUNTER ? "counter" : m->kind == M_GAUGE ? "gauge" : "summary";
         ok &= ap_buf_printf(out, "# HELP %s \n# TYPE %s %s\n", m->name, m->name, type);
         if (m->kind != M_SUMMARY) {
-            ok &= ap_buf_printf(out, "%s %.17g\n", m->name, m->value);
+            ok &= ap_buf_printf(out, "%s %s\n", m->name, num(nb, sizeof nb, m->value));
             continue;
         }
         unsigned n = 0;
@@ -155,11 +172,11 @@ static bool write_user(ap_buf *out)
                 continue;
             }
             unsigned idx = (unsigned)ceil(qs[q] * n) - 1;
-            ok &= ap_buf_printf(out, "%s{quantile=\"%g\"} %.17g\n", m->name, qs[q],
-                                win[idx < n ? idx : n - 1]);
+            ok &= ap_buf_printf(out, "%s{quantile=\"%g\"} %s\n", m->name, qs[q],
+                                num(nb, sizeof nb, win[idx < n ? idx : n - 1]));
         }
-        ok &= ap_buf_printf(out, "%s_sum %.17g\n%s_count %llu\n", m->name, m->sum, m->name,
-                            m->count);
+        ok &= ap_buf_printf(out, "%s_sum %s\n%s_count %llu\n", m->name,
+                            num(nb, sizeof nb, m->sum), m->name, m->count);
     }
     pthread_mutex_unlock(&lock);
     return ok;

@@ -221,6 +221,11 @@ static void errors(void **state)
     assert_int_equal(TCALL(&h, "httpclient", "call", json_req(&q, "BAD METHOD", "/ok", "")),
                      AP_WAPC_HOST_ERROR);
     assert_err(&h, "Unable to create HTTP request - net/http: invalid method \"BAD METHOD\"");
+    /* a header value with CR/LF: Go's client refuses it when sending → 500 */
+    assert_int_equal(TCALL(&h, "httpclient", "call",
+                           json_req(&q, "GET", "/ok", ",\"headers\":{\"X\":\"a\\r\\nB: c\"}")),
+                     AP_WAPC_HOST_ERROR);
+    assert_err(&h, "Unable to execute HTTP request - net/http: invalid header field");
     assert_int_equal(TCALL(&h, "httpclient", "call", B("{\"url\":\"http://127.0.0.1:1/\"}")),
                      AP_WAPC_HOST_ERROR);
     assert_true(strncmp((char *)h.err.data, "Unable to execute HTTP request - ", 32) == 0);

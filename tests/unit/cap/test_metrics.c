@@ -48,6 +48,10 @@ static void counters_and_gauges(void **state)
                      AP_WAPC_HOST_OK);
     assert_true(exposition_has("# TYPE lat summary\nlat{quantile=\"0.5\"} 2.5\n"));
     assert_true(exposition_has("lat{quantile=\"0.99\"} 7\nlat_sum 9.5\nlat_count 2\n"));
+    /* numbers as Go writes them: shortest round-trip text */
+    assert_int_equal(TCALL(&h, "metrics", "histogram", B("{\"name\":\"tenth\",\"value\":0.1}")),
+                     AP_WAPC_HOST_OK);
+    assert_true(exposition_has("tenth_sum 0.1\ntenth_count 1\n"));
     h_close(&h);
 }
 
