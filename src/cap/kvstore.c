@@ -36,6 +36,11 @@ static const char *reason(ap_kv_status ks, const ap_errbuf *e, bool setting)
     }
 }
 
+/* Tarmac answers every failed get or delete with 404. apron keeps that for a missing key or a
+ * refused request, but an outage of the back end is not "not found": it answers 503, so callers
+ * and load balancers can tell (issue 5; docs/capabilities.md). */
+static int miss_code(ap_kv_status ks) { return ks == AP_KV_UNAVAILABLE ? 503 : 404; }
+
 static bool json_req(const ap_wapc_call *call, json_t **root, kv_req *r)
 {
     ap_errbuf e;
@@ -77,7 +82,7 @@ ap_wapc_host_status cap_kv_get(ap_cap *c, const ap_wapc_call *call, ap_buf *resp
         } else {
             ap_kv_status ks = ap_kv_get(c->kv, r.key, &val, &e);
             if (ks != AP_KV_OK)
-                cap_status_set(&st, 404, "Unable to fetch key %s", reason(ks, &e, false));
+                cap_status_set(&st, miss_code(ks), "Unable to fetch key %s", reason(ks, &e, false));
         }
         ok = ap_pb_put_status(response, 1, st.code, st.text) &&
              (st.code != 200 || val.len == 0 || ap_pb_put_len(response, 2, val.data, val.len));
@@ -89,7 +94,7 @@ ap_wapc_host_status cap_kv_get(ap_cap *c, const ap_wapc_call *call, ap_buf *resp
             ap_kv_status ks = key_check(c->kv, r.key, &e) ? ap_kv_get(c->kv, r.key, &val, &e)
                                                           : AP_KV_INVALID;
             if (ks != AP_KV_OK)
-                cap_status_set(&st, 404, "Unable to fetch key %.*s - %s", (int)r.key.len,
+                cap_status_set(&st, miss_code(ks), "Unable to fetch key %.*s - %s", (int)r.key.len,
                                (const char *)r.key.ptr, reason(ks, &e, false));
         }
         json_decref(root);
@@ -168,7 +173,7 @@ ap_wapc_host_status cap_kv_delete(ap_cap *c, const ap_wapc_call *call, ap_buf *r
         } else {
             ap_kv_status ks = ap_kv_del(c->kv, r.key, &e);
             if (ks != AP_KV_OK)
-                cap_status_set(&st, 404, "Unable to delete key %s", reason(ks, &e, false));
+                cap_status_set(&st, miss_code(ks), "Unable to delete key %s", reason(ks, &e, false));
         }
         ok = ap_pb_put_status(response, 1, st.code, st.text);
     } else {
@@ -179,7 +184,7 @@ ap_wapc_host_status cap_kv_delete(ap_cap *c, const ap_wapc_call *call, ap_buf *r
             ap_kv_status ks = key_check(c->kv, r.key, &e) ? ap_kv_del(c->kv, r.key, &e)
                                                           : AP_KV_INVALID;
             if (ks != AP_KV_OK)
-                cap_status_set(&st, 404, "Unable to delete key %.*s - %s", (int)r.key.len,
+                cap_status_set(&st, miss_code(ks), "Unable to delete key %.*s - %s", (int)r.key.len,
                                (const char *)r.key.ptr, reason(ks, &e, false));
         }
         json_decref(root);
