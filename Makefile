@@ -15,7 +15,7 @@ SPECTEST ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 
-.PHONY: bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine all test unit spectest asan asan-build check-ci clean
+.PHONY: deps bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -23,7 +23,11 @@ all: $(BUILD)/build.ninja
 $(BUILD)/build.ninja: CMakeLists.txt
 	@cmake -S . -B $(BUILD) $(GEN) $(CMAKE_ARGS) >/dev/null
 
-test: all
+# The Debian packages the suite needs (tools/deps.sh: installs what is missing when root).
+deps:
+	@tools/deps.sh test
+
+test: deps all
 	@tests/run.sh $(BUILD)
 
 unit: all

@@ -7,23 +7,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 build=${BUILD:-build}
 
-packages=(build-essential cmake ninja-build pkg-config curl libmicrohttpd-dev libgnutls28-dev
-    libjansson-dev libcmocka-dev wabt clang lld-14 wasi-libc libclang-rt-14-dev-wasm32 liblmdb-dev
-    libsqlite3-dev libcurl4-openssl-dev libhiredis-dev libnats-dev libpq-dev libmariadb-dev)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    line="apt-get update && apt-get install -y ${missing[*]}"
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "run: missing packages; as root, run:"
-        echo "    $line"
-        exit 1
-    fi
-    echo "run: installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive sh -c "$line" || exit 1
-fi
+tools/deps.sh run || exit 1
 
 [ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja >/dev/null || exit 1
 ninja -C "$build" || exit 1
