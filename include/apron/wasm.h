@@ -225,11 +225,18 @@ void wa_store_expire(wa_store *s);
  * WA_EINVALID if the instance imports a memory, a table or a mutable global (state shared with
  * others cannot be reset); WA_ENOMEM. Host-side state (WASI, the embedder's) is not included. */
 wa_status wa_instance_snapshot(wa_instance *in, wa_error *err);
-/* Returns the instance to its snapshot: dirtied memory pages are dropped (the next access reads
- * the snapshot's page), memory grown since shrinks back, globals, tables and segments are copied
+/* Returns the instance to its snapshot: memory pages written since get the snapshot's bytes back,
+ * memory grown since shrinks back, globals, tables and segments are copied
  * back. Cost grows with the pages written since, not with the memory's size. WA_ENOTFOUND
  * without a snapshot; WA_ENOMEM if the kernel or malloc failed (discard the instance then). */
 wa_status wa_instance_reset(wa_instance *in);
+/* How this instance's resets restore its memory (docs/isolation.md): "written" (only the pages
+ * written since are copied back; Linux ≥ 6.7 userfaultfd write-protection and PAGEMAP_SCAN),
+ * "madvise" (written pages are dropped and every page is faulted in again; where the first is
+ * refused, or forced with the environment variable APRON_SNAPSHOT_RESET=madvise at snapshot
+ * time), "copy" (the whole memory is copied back; without memfd), "none" (no memory); NULL
+ * without a snapshot. */
+const char *wa_instance_reset_method(const wa_instance *in);
 
 const char *wa_status_text(wa_status st);
 const char *wa_trap_text(wa_trap t);

@@ -126,5 +126,9 @@ void wa_instance_free(wa_instance *in);
 
 /* snapshot.c: frees a snapshot record (NULL is a no-op); the memory mapping stays. */
 void wa__snapshot_free(wa_snapshot *s);
+/* How a snapshot's memory is restored (wa_instance_reset_method names them). */
+typedef enum { WA_RESET_NONE, WA_RESET_WRITTEN, WA_RESET_MADVISE, WA_RESET_COPY } wa_reset_method;
+/* snapshot.c, for tests: the 4 KiB pages the last reset copied back (method "written"), else 0. */
+size_t wa__snapshot_restored(const wa_instance *in);
 
 #endif

@@ -3,22 +3,30 @@
  *
  * Memory: the snapshot's bytes go into an anonymous in-memory file (memfd) that is mapped
  * MAP_PRIVATE|MAP_FIXED over [base, base + size) of the memory's reservation. Guest writes then
- * land on private copies of the touched pages; a reset is one madvise(MADV_DONTNEED) over that
- * range, which drops exactly those private copies (the kernel walks only the populated page
- * tables) so the next access reads the snapshot's page again. Pages grown since the snapshot
- * belong to the anonymous part of the reservation: they are dropped (zero on the next grow) and
- * made PROT_NONE again, because with guard pages (guard.h) the interpreter relies on the fault.
- * Where memfd_create is refused, a heap copy is memcpy'd back instead (correct, slower).
+ * land on private copies of the touched pages. A reset restores those, one of two ways:
+ *   - "written" (Linux ≥ 6.7, dirty.h): the range is write-protected through a userfaultfd in
+ *     asynchronous mode, so the kernel marks each page the guest (or the host, or a system call)
+ *     writes; one PAGEMAP_SCAN lists them, they are copied back from a read-only view of the
+ *     file (or zeroed, where the snapshot's page was zero) and protected again. Pages only read
+ *     stay mapped, so the next invocation does not fault them in again.
+ *   - "madvise", where userfaultfd or PAGEMAP_SCAN is refused (older kernel, seccomp,
+ *     vm.unprivileged_userfaultfd) or APRON_SNAPSHOT_RESET=madvise: one madvise(MADV_DONTNEED)
+ *     over the range drops the private copies (the kernel walks only the populated page tables),
+ *     and every page touched next time, read or written, is faulted in again.
+ * Pages grown since the snapshot belong to the anonymous part of the reservation: they are
+ * dropped (zero on the next grow) and made PROT_NONE again, because with guard pages (guard.h)
+ * the interpreter relies on the fault. Where memfd_create is refused, a heap copy is memcpy'd
+ * back instead ("copy": correct, slower).
  *
- * Measured by bench/reset.c on 1 MiB with 4 dirty pages (a 2-vCPU nested VM where a syscall
- * costs ~190 ns): madvise 2.8 µs, a MAP_FIXED remap of the same range 4.2 µs (it rebuilds the
- * mapping too), a memcpy of the whole memory 23 µs; with no dirty page the reset is ~0.4 µs.
+ * Measured by bench/reset.c on 1 MiB, 4 dirty pages (README, Performance): see docs/isolation.md
+ * for the figures of both methods and of the HTTP throughput they give.
  *
  * Globals and tables defined by the module are copied back, and element/data segments dropped
  * since the snapshot come back. State the instance shares with others (an imported memory, table
  * or mutable global) cannot be restored without touching the others, so such an instance cannot
  * be snapshotted. */
 #define _GNU_SOURCE /* memfd_create */
+#include "dirty.h"
 #include "runtime.h"
 
 #include <errno.h>
@@ -28,12 +36,16 @@
 #include <unistd.h>
 
 #define WA_PAGE ((uint64_t)65536)
+#define OS_PAGE 4096u
 
 struct wa_snapshot {
     uint64_t mem_size;
     uint32_t mem_pages;
-    bool mem_cow;       /* [base, base + mem_size) is a private mapping of the snapshot file */
-    uint8_t *mem_copy;  /* without memfd: the bytes to copy back */
+    wa_reset_method method;
+    const uint8_t *src; /* WRITTEN: a read-only shared view of the snapshot file */
+    uint64_t *zero;     /* WRITTEN: a bit per 4 KiB page, set where the snapshot's page is zero */
+    uint8_t *mem_copy;  /* COPY: the bytes to copy back */
+    size_t restored;    /* WRITTEN: 4 KiB pages the last reset copied back */
     wa_slot (*globals)[2]; /* defined globals, from nglobal_imports */
     uint32_t *table_size;  /* defined tables, from ntable_imports */
     void ***table_elems;
@@ -51,6 +63,9 @@ void wa__snapshot_free(wa_snapshot *s)
         free(s->table_elems[i]);
     for (uint32_t i = 0; s->elem_refs && i < s->nelems; i++)
         free(s->elem_refs[i]);
+    if (s->src)
+        munmap((void *)s->src, (size_t)s->mem_size);
+    free(s->zero);
     free(s->mem_copy);
     free(s->globals);
     free(s->table_size);
@@ -78,37 +93,59 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Writes the memory's non-zero 4 KiB pages into a memfd and maps it over the memory. False if
- * memfd is unavailable; the memory is unchanged then. */
-static bool map_cow(wa_memory *m)
+/* Writes the memory's non-zero 4 KiB pages into a memfd and maps it over the memory; then, if
+ * track, starts write tracking (method WRITTEN), else or where that is refused method MADVISE.
+ * False if memfd is unavailable or a mapping failed; the memory is unchanged then. */
+static bool map_cow(wa_memory *m, wa_snapshot *s, bool track)
 {
-    int fd = memfd_create("apron-snapshot", MFD_CLOEXEC);
-    if (fd < 0)
+    size_t npages = (size_t)(m->size / OS_PAGE);
+    uint64_t *zero = calloc((npages + 63) / 64, sizeof *zero);
+    if (!zero)
         return false;
+    int fd = memfd_create("apron-snapshot", MFD_CLOEXEC);
+    if (fd < 0) {
+        free(zero);
+        return false;
+    }
     bool ok = ftruncate(fd, (off_t)m->size) == 0;
     /* The file starts as zeros: only pages with data are written, so an untouched heap costs
      * neither time nor page cache. */
-    const size_t page = 4096;
-    for (uint64_t off = 0; ok && off < m->size; off += page) {
-        if (all_zero(m->base + off, page))
+    for (size_t pg = 0; pg < npages; pg++)
+        if (all_zero(m->base + pg * OS_PAGE, OS_PAGE))
+            zero[pg / 64] |= (uint64_t)1 << pg % 64;
+    for (size_t pg = 0; ok && pg < npages; pg++) {
+        if (zero[pg / 64] >> pg % 64 & 1)
             continue;
-        uint64_t end = off + page;
-        while (end < m->size && !all_zero(m->base + end, page))
-            end += page;
-        for (uint64_t done = off; ok && done < end;) {
-            ssize_t n = pwrite(fd, m->base + done, (size_t)(end - done), (off_t)done);
+        size_t end = pg + 1;
+        while (end < npages && !(zero[end / 64] >> end % 64 & 1))
+            end++;
+        for (uint64_t done = pg * OS_PAGE; ok && done < end * OS_PAGE;) {
+            ssize_t n = pwrite(fd, m->base + done, (size_t)(end * OS_PAGE - done), (off_t)done);
             if (n < 0 && errno == EINTR)
                 continue;
             ok = n > 0;
             if (ok)
                 done += (uint64_t)n;
         }
-        off = end - page;
+        pg = end - 1;
     }
+    void *src = MAP_FAILED;
+    if (ok && track)
+        src = mmap(NULL, (size_t)m->size, PROT_READ, MAP_SHARED, fd, 0);
     if (ok)
         ok = mmap(m->base, (size_t)m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
                   0) != MAP_FAILED;
-    close(fd); /* the mapping keeps the file */
+    close(fd); /* the mappings keep the file */
+    if (ok && src != MAP_FAILED && wa_dirty_track(m->base, (size_t)m->size)) {
+        s->method = WA_RESET_WRITTEN;
+        s->src = src;
+        s->zero = zero;
+        return true;
+    }
+    if (src != MAP_FAILED)
+        munmap(src, (size_t)m->size);
+    free(zero);
+    s->method = WA_RESET_MADVISE;
     return ok;
 }
 
@@ -161,9 +198,12 @@ wa_status wa_instance_snapshot(wa_instance *in, wa_error *err)
     if (mem) {
         s->mem_size = mem->size;
         s->mem_pages = mem->pages;
-        /* A second snapshot of an already mapped memory maps a new file over the old one. */
-        s->mem_cow = mem->size == 0 || map_cow(mem);
-        if (!s->mem_cow) {
+        const char *want = getenv("APRON_SNAPSHOT_RESET");
+        bool track = !want || strcmp(want, "madvise") != 0;
+        /* A second snapshot of an already mapped memory maps a new file over the old one (and
+         * the old registration goes with the old mapping). */
+        if (mem->size && !map_cow(mem, s, track)) {
+            s->method = WA_RESET_COPY;
             if (!(s->mem_copy = malloc((size_t)mem->size)))
                 goto nomem;
             memcpy(s->mem_copy, mem->base, (size_t)mem->size);
@@ -177,7 +217,24 @@ nomem:
     return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
 }
 
-static bool reset_memory(wa_memory *mem, const wa_snapshot *s)
+typedef struct {
+    uint8_t *base;
+    const wa_snapshot *s;
+} restore_ctx;
+
+static void restore_run(void *ctx, size_t off, size_t len)
+{
+    const restore_ctx *c = ctx;
+    for (size_t o = off; o < off + len; o += OS_PAGE) {
+        size_t pg = o / OS_PAGE;
+        if (c->s->zero[pg / 64] >> pg % 64 & 1)
+            memset(c->base + o, 0, OS_PAGE);
+        else
+            memcpy(c->base + o, c->s->src + o, OS_PAGE);
+    }
+}
+
+static bool reset_memory(wa_memory *mem, wa_snapshot *s)
 {
     if (mem->size > s->mem_size) {
         /* Grown since: give the pages back and make them inaccessible again. */
@@ -188,16 +245,30 @@ static bool reset_memory(wa_memory *mem, const wa_snapshot *s)
         mem->size = s->mem_size;
         mem->pages = s->mem_pages;
     }
-    if (s->mem_copy) {
+    switch (s->method) {
+    case WA_RESET_NONE:
+        return true;
+    case WA_RESET_COPY:
         memcpy(mem->base, s->mem_copy, (size_t)s->mem_size);
         return true;
+    case WA_RESET_WRITTEN: {
+        restore_ctx c = {mem->base, s};
+        if (wa_dirty_restore(mem->base, (size_t)s->mem_size, restore_run, &c, &s->restored))
+            return true;
+        /* The kernel refused after all: drop every private page from now on. */
+        s->method = WA_RESET_MADVISE;
+        s->restored = 0;
     }
-    return s->mem_size == 0 || madvise(mem->base, (size_t)s->mem_size, MADV_DONTNEED) == 0;
+        /* fall through */
+    case WA_RESET_MADVISE:
+        return madvise(mem->base, (size_t)s->mem_size, MADV_DONTNEED) == 0;
+    }
+    return false;
 }
 
 wa_status wa_instance_reset(wa_instance *in)
 {
-    const wa_snapshot *s = in->snap;
+    wa_snapshot *s = in->snap;
     if (!s)
         return WA_ENOTFOUND;
     const wa_module *m = in->module;
@@ -228,3 +299,16 @@ wa_status wa_instance_reset(wa_instance *in)
         memcpy(in->data_dropped, s->data_dropped, m->ndatas);
     return WA_OK;
 }
+
+const char *wa_instance_reset_method(const wa_instance *in)
+{
+    static const char *const names[] = {
+        [WA_RESET_NONE] = "none",
+        [WA_RESET_WRITTEN] = "written",
+        [WA_RESET_MADVISE] = "madvise",
+        [WA_RESET_COPY] = "copy",
+    };
+    return in && in->snap ? names[in->snap->method] : NULL;
+}
+
+size_t wa__snapshot_restored(const wa_instance *in) { return in->snap ? in->snap->restored : 0; }

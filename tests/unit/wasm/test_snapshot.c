@@ -1,6 +1,8 @@
 /* test_snapshot.c — unit tests of snapshot.c (wa_instance_snapshot/_reset: memory, memory size,
- * globals, tables, dropped segments come back; nothing written after the snapshot survives) and
- * of deadlines (wa_store_expire traps "deadline exceeded", call.c). The guest is embedded as
+ * globals, tables, dropped segments come back; nothing written after the snapshot survives), each
+ * with both reset methods ("written" where the kernel allows it, and "madvise", forced with
+ * APRON_SNAPSHOT_RESET), that "written" copies back only the written pages and leaves the others
+ * mapped, and of deadlines (wa_store_expire traps "deadline exceeded", call.c). The guest is embedded as
  * bytes, built by wat2wasm from this text:
  *
  *   (module
@@ -33,9 +35,12 @@
 
 #include "runtime.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const uint8_t snap_wasm[] = {
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0d, 0x03, 0x60,
@@ -65,6 +70,31 @@ typedef struct {
     wa_store *store;
     wa_instance *in;
 } fixture;
+
+/* The methods each reset test runs with, in one cmocka test (cmocka puts its own SIGSEGV handler
+ * back after each test, and guard.c installs its handler once per process, in the first test that
+ * runs a guest: a trap on a guard page is then caught in that test only). NULL lets snapshot.c
+ * choose; "madvise" forces the fallback. */
+static const char *const methods[] = {NULL, "madvise"};
+
+static void use_method(const char *want)
+{
+    if (want)
+        setenv("APRON_SNAPSHOT_RESET", want, 1);
+    else
+        unsetenv("APRON_SNAPSHOT_RESET");
+}
+
+#define FOR_EACH_METHOD(body)                                                                      \
+    static void body(void **state)                                                                 \
+    {                                                                                              \
+        (void)state;                                                                               \
+        for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {                            \
+            use_method(methods[i]);                                                                \
+            body##_with(methods[i]);                                                               \
+        }                                                                                          \
+        unsetenv("APRON_SNAPSHOT_RESET");                                                          \
+    }
 
 static void make(fixture *fx)
 {
@@ -99,8 +129,9 @@ static uint32_t global_g(fixture *fx)
     return wa_global_get(x.of.global).of.i32;
 }
 
-static void reset_restores_everything(void **state)
+static void reset_restores_everything_with(const char *method)
 {
+    (void)method;
     fixture fx;
     make(&fx);
     wa_error e;
@@ -141,8 +172,9 @@ static void reset_restores_everything(void **state)
 }
 
 /* A host-written secret (as a waPC payload would be) is gone after reset, on every page. */
-static void reset_forgets_host_writes(void **state)
+static void reset_forgets_host_writes_with(const char *method)
 {
+    (void)method;
     fixture fx;
     make(&fx);
     wa_error e;
@@ -155,6 +187,73 @@ static void reset_forgets_host_writes(void **state)
         assert_true(memcmp(wa_memory_data(mem) + off + 1000, "secret", 6) != 0);
     wa_store_free(fx.store);
 }
+
+/* Whether the page at p is mapped in this process (/proc/self/pagemap, bit 63). */
+static bool page_present(const void *p)
+{
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    assert_true(fd >= 0);
+    uint64_t entry = 0;
+    off_t at = (off_t)((uintptr_t)p / 4096 * sizeof entry);
+    assert_int_equal(pread(fd, &entry, sizeof entry, at), (ssize_t)sizeof entry);
+    close(fd);
+    return entry >> 63 & 1;
+}
+
+/* "written": exactly the pages written since are copied back (the host's and the guest's writes,
+ * a page zero in the snapshot and one with data), and pages that were only read stay mapped, as
+ * do the restored ones; "madvise" drops them all. A second snapshot tracks its own mapping. */
+static void reset_copies_only_written_pages_with(const char *forced)
+{
+    fixture fx;
+    make(&fx);
+    wa_error e;
+    assert_int_equal(wa_instance_snapshot(fx.in, &e), WA_OK);
+    const char *method = wa_instance_reset_method(fx.in);
+    bool written = strcmp(method, "written") == 0;
+    if (forced)
+        assert_string_equal(method, forced);
+    else if (!written)
+        print_message("      (userfaultfd/PAGEMAP_SCAN refused here: method %s)\n", method);
+    wa_memory *mem = wa_instance_memory(fx.in);
+    uint8_t *base = wa_memory_data(mem);
+    for (int snap = 0; snap < 2; snap++) {
+        for (int round = 0; round < 3; round++) {
+            volatile uint8_t sink = base[5 * 4096]; /* read only */
+            (void)sink;
+            memcpy(base + 2 * 4096 + 7, "host", 4); /* a zero page */
+            uint32_t v;
+            assert_int_equal(load(&fx, 9 * 4096, &v), WA_OK);
+            assert_int_equal(call0(&fx, "dirty", &e), WA_OK); /* writes page 0: 16 and 100 */
+            assert_int_equal(wa_instance_reset(fx.in), WA_OK);
+            /* Presence first: reading a page maps it again. */
+            if (written) {
+                assert_int_equal(wa__snapshot_restored(fx.in), 2);
+                assert_true(page_present(base + 5 * 4096));
+                assert_true(page_present(base + 9 * 4096));
+                assert_true(page_present(base + 2 * 4096));
+            } else if (strcmp(method, "madvise") == 0) {
+                assert_int_equal(wa__snapshot_restored(fx.in), 0);
+                assert_false(page_present(base + 2 * 4096));
+            }
+            assert_memory_equal(base + 16, snap ? "SNAPSHOT" : "snapshot", 8);
+            assert_int_equal(base[100], 0);
+            assert_memory_equal(base + 2 * 4096 + 7, "\0\0\0\0", 4);
+            /* Nothing written: nothing to restore. */
+            assert_int_equal(wa_instance_reset(fx.in), WA_OK);
+            assert_int_equal(wa__snapshot_restored(fx.in), 0);
+        }
+        /* A new snapshot with other bytes at 16. */
+        memcpy(base + 16, "SNAPSHOT", 8);
+        assert_int_equal(wa_instance_snapshot(fx.in, &e), WA_OK);
+        assert_string_equal(wa_instance_reset_method(fx.in), method);
+    }
+    wa_store_free(fx.store);
+}
+
+FOR_EACH_METHOD(reset_restores_everything)
+FOR_EACH_METHOD(reset_forgets_host_writes)
+FOR_EACH_METHOD(reset_copies_only_written_pages)
 
 static void snapshot_refuses_shared_state(void **state)
 {
@@ -216,6 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reset_restores_everything),
         cmocka_unit_test(reset_forgets_host_writes),
+        cmocka_unit_test(reset_copies_only_written_pages),
         cmocka_unit_test(snapshot_refuses_shared_state),
         cmocka_unit_test(deadline_trap_text),
     };
