@@ -470,12 +470,14 @@ static void init_num_table(void)
 #define IMM(name)
 #define BRCMP(name)
 #define KIMM(name)
+#define MEMOP(name, load)
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
 #undef KIMM
+#undef MEMOP
 #undef UN
 #undef BIN
 #undef I32
@@ -488,6 +490,8 @@ static uint16_t imm_of[IR_COUNT];   /* immediate form of an integer binop, 0 if 
 static uint16_t brcmp_of[IR_COUNT]; /* compare-and-branch form of a comparison, 0 if none */
 static uint16_t negated[IR_COUNT];  /* the comparison with the opposite outcome */
 static uint16_t kimm_of[IR_COUNT];  /* float operation with a constant right operand (k) */
+static uint16_t memop_of[IR_COUNT]; /* the form with its right operand loaded from memory */
+static uint16_t memop_load[IR_COUNT]; /* the load that form folds in */
 static uint16_t operands_swapped[IR_COUNT]; /* the float op computing the same with x, y swapped */
 
 static void init_tables(void)
@@ -495,12 +499,14 @@ static void init_tables(void)
 #define IMM(name) imm_of[IR_##name] = IR_##name##_I;
 #define BRCMP(name) brcmp_of[IR_##name] = IR_BR_##name;
 #define KIMM(name) kimm_of[IR_##name] = IR_##name##_K;
+#define MEMOP(name, load) memop_of[IR_##name] = IR_##name##_M, memop_load[IR_##name] = IR_##load;
 #define NUM(byte, name, kind, t1, tr)
 #define OP(name)
 #include "irops.def"
 #undef IMM
 #undef BRCMP
 #undef KIMM
+#undef MEMOP
 #undef NUM
 #undef OP
     static const uint16_t swapped[][2] = { /* x op y == y op' x */
@@ -558,6 +564,34 @@ static bool do_numeric(cc *c, uint32_t code)
             a = b;
             b = t;
             imm = true;
+        }
+        /* The right operand just loaded from memory (by the instruction before): fold the load
+         * in, with its offset or its folded address add (not both). Commutative ops also take a
+         * loaded left operand when the right one is a local, which emitted nothing after. */
+        if (memop_of[ir] && reachable(c) && c->last_dest >= 0 &&
+            c->last_dest == (int32_t)c->ncode - 1 && !c->last_dest_in_a &&
+            c->last_dest_op == memop_load[ir] &&
+            (c->code[c->last_dest].d == 0 || c->code[c->last_dest].b == 0)) {
+            wa_instr *p = &c->code[c->last_dest];
+            sv *loaded = NULL, *other = NULL;
+            if (b.slot == b.home && p->c == b.slot && a.slot != CONST_SLOT) {
+                loaded = &b, other = &a;
+            } else if (commutative(ir) && a.slot == a.home && p->c == a.slot &&
+                       b.slot != CONST_SLOT && b.slot != b.home) {
+                loaded = &a, other = &b;
+            }
+            if (loaded) {
+                uint32_t addr = p->a, off = p->b, add = p->d;
+                if (!push(c, ni->tr)) return false;
+                p->h = c->h[memop_of[ir] + (add ? 1 : 0)]; /* _M, or _MW right after it */
+                p->a = other->slot;
+                p->b = addr;
+                p->d = add ? add : off;
+                p->c = c->stk[c->nstk - 1].home;
+                c->last_dest_op = (wa_irop)memop_of[ir];
+                c->last_imm = false;
+                return true;
+            }
         }
         /* A float constant: operand order first (only where swapping is exact: not min/max,
          * whose -0 and NaN results depend on the order), then the constant form. */

@@ -11,12 +11,14 @@ typedef enum {
 #define IMM(name) IR_##name##_I,
 #define BRCMP(name) IR_BR_##name, IR_BR_##name##_I,
 #define KIMM(name) IR_##name##_K,
+#define MEMOP(name, load) IR_##name##_M, IR_##name##_MW,
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
 #undef KIMM
+#undef MEMOP
     IR_COUNT
 } wa_irop;
 

@@ -9,12 +9,14 @@ static const char *const names[IR_COUNT] = {
 #define IMM(name) [IR_##name##_I] = #name "_I",
 #define BRCMP(name) [IR_BR_##name] = "BR_" #name, [IR_BR_##name##_I] = "BR_" #name "_I",
 #define KIMM(name) [IR_##name##_K] = #name "_K",
+#define MEMOP(name, load) [IR_##name##_M] = #name "_M", [IR_##name##_MW] = #name "_MW",
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
 #undef KIMM
+#undef MEMOP
 };
 
 void wa_dump_code(FILE *out, const wa_funcdef *fd, uint32_t index)

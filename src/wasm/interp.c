@@ -164,12 +164,14 @@ static wa_status run(wa_exec *ex, wa_func *entry, wa_slot *fp, wa_error *err)
 #define IMM(name) [IR_##name##_I] = &&L_##name##_I,
 #define BRCMP(name) [IR_BR_##name] = &&L_BR_##name, [IR_BR_##name##_I] = &&L_BR_##name##_I,
 #define KIMM(name) [IR_##name##_K] = &&L_##name##_K,
+#define MEMOP(name, load) [IR_##name##_M] = &&L_##name##_M, [IR_##name##_MW] = &&L_##name##_MW,
 #include "irops.def"
 #undef NUM
 #undef OP
 #undef IMM
 #undef BRCMP
 #undef KIMM
+#undef MEMOP
     };
     if (!ex) {
         g_handlers = handlers;
@@ -695,6 +697,48 @@ L_I64_REM_U: {
     FK(F64_GT, double, f64, i64, x > y)
     FK(F64_LE, double, f64, i64, x <= y)
     FK(F64_GE, double, f64, i64, x >= y)
+
+/* Right operand loaded from memory (irops.def MEMOP): a operand, b address, c result; d the
+ * offset (_M) or a folded i32.add constant (_MW, wrapping like the add it replaces). */
+#if WA_GUARD_PAGES
+#define MEM_CHECK(size) ((void)0)
+#else
+#define MEM_CHECK(size)                                                                            \
+    if (__builtin_expect(ea + (size) > msize, 0)) TRAP(WA_TRAP_MEMORY_OOB)
+#endif
+#define MOP(NAME, T, F, EXPR)                                                                      \
+    L_##NAME##_M : {                                                                               \
+        uint64_t ea = (uint64_t)S(ip->b).i32 + ip->d;                                              \
+        MEM_CHECK(sizeof(T));                                                                      \
+        T x = (T)S(ip->a).F, y;                                                                    \
+        memcpy(&y, mem + ea, sizeof y);                                                            \
+        S(ip->c).F = (EXPR);                                                                       \
+        NEXT();                                                                                    \
+    }                                                                                              \
+    L_##NAME##_MW : {                                                                              \
+        uint64_t ea = (uint32_t)(S(ip->b).i32 + ip->d);                                            \
+        MEM_CHECK(sizeof(T));                                                                      \
+        T x = (T)S(ip->a).F, y;                                                                    \
+        memcpy(&y, mem + ea, sizeof y);                                                            \
+        S(ip->c).F = (EXPR);                                                                       \
+        NEXT();                                                                                    \
+    }
+    MOP(I32_ADD, uint32_t, i64, (uint32_t)(x + y))
+    MOP(I32_SUB, uint32_t, i64, (uint32_t)(x - y))
+    MOP(I32_MUL, uint32_t, i64, (uint32_t)(x * y))
+    MOP(I32_AND, uint32_t, i64, x & y)
+    MOP(I32_OR, uint32_t, i64, x | y)
+    MOP(I32_XOR, uint32_t, i64, x ^ y)
+    MOP(I64_ADD, uint64_t, i64, x + y)
+    MOP(I64_SUB, uint64_t, i64, x - y)
+    MOP(F32_ADD, float, f32, x + y)
+    MOP(F32_SUB, float, f32, x - y)
+    MOP(F32_MUL, float, f32, x * y)
+    MOP(F32_DIV, float, f32, x / y)
+    MOP(F64_ADD, double, f64, x + y)
+    MOP(F64_SUB, double, f64, x - y)
+    MOP(F64_MUL, double, f64, x * y)
+    MOP(F64_DIV, double, f64, x / y)
 
 /* Trapping truncation: NaN is an invalid conversion, out of range an overflow. */
 #define TRUNC(NAME, FT, F, IT, lo_ok, hi_ok)                                                       \
