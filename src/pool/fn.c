@@ -19,17 +19,35 @@ struct ap_pool_fn {
     size_t len;
 };
 
+/* Set by fn_create when a start-up ran past timeout_ms; read by the caller of ap_pool_acquire,
+ * which runs fn_create on its own thread. */
+static _Thread_local bool start_expired;
+
+/* A new instance: start-up (start section, _initialize/_start, wapc_init) under the function's
+ * timeout_ms like an invocation, so a guest that never finishes starting fails with "deadline
+ * exceeded" instead of holding the caller (and a pool slot) forever. */
 static void *fn_create(void *user, ap_errbuf *e)
 {
     ap_pool_fn *fn = user;
     ap_wapc_instance *inst = NULL;
-    ap_wapc_status st = ap_wapc_instance_new(fn->module, &fn->cfg, &inst, e);
-    if (st == AP_WAPC_OK && fn->opts.isolation == AP_ISOLATION_REQUEST &&
+    start_expired = false;
+    ap_wapc_status st = ap_wapc_instance_create(fn->module, &fn->cfg, &inst, e);
+    if (st != AP_WAPC_OK) return NULL;
+    ap_watch w;
+    bool watched = fn->opts.timeout_ms > 0 && ap_watch_start(&w, inst, fn->opts.timeout_ms);
+    st = ap_wapc_instance_start(inst, e);
+    if (watched) ap_watch_stop(&w);
+    if (st != AP_WAPC_OK) {
+        start_expired = ap_wapc_start_trap(inst) == WA_TRAP_DEADLINE;
+        ap_wapc_instance_free(inst);
+        return NULL;
+    }
+    if (fn->opts.isolation == AP_ISOLATION_REQUEST &&
         ap_wapc_instance_snapshot(inst, e) != AP_WAPC_OK) {
         ap_wapc_instance_free(inst);
         return NULL;
     }
-    return st == AP_WAPC_OK ? inst : NULL;
+    return inst;
 }
 
 static void fn_destroy(void *user, void *inst)
@@ -131,7 +149,9 @@ ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t 
     if (ps != AP_POOL_OK) {
         ap_errbuf_set(e, "failed to execute wasm module - could not fetch module from pool - %s",
                       ps == AP_POOL_NOMEM ? "out of memory" : pe.msg);
-        return AP_POOL_FN_FAILED;
+        /* A new instance whose start-up ran past timeout_ms: a deadline, as for a call. */
+        return ps == AP_POOL_CREATE_FAILED && start_expired ? AP_POOL_FN_TIMEOUT
+                                                            : AP_POOL_FN_FAILED;
     }
     ap_wapc_instance *inst = p;
     static const uint8_t op[] = "handler";

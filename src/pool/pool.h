@@ -61,8 +61,9 @@ typedef enum {
     AP_POOL_FN_FAILED, /* the guest reported an error, trapped, or no instance was available;
                           the text is Tarmac's (TARMAC.md §1.7) */
     AP_POOL_FN_BUSY,   /* no instance within the timeout (also FAILED's wording) */
-    AP_POOL_FN_TIMEOUT, /* the invocation ran past timeout_ms: the guest trapped "deadline
-                           exceeded" and its instance was replaced (HTTP 504) */
+    AP_POOL_FN_TIMEOUT, /* the invocation, or the start-up of the new instance it needed, ran
+                           past timeout_ms: the guest trapped "deadline exceeded" and its
+                           instance was replaced or dropped (HTTP 504) */
 } ap_pool_fn_status;
 
 /* docs/isolation.md. POOL: an instance keeps its guest state from one invocation to the next
@@ -72,7 +73,8 @@ typedef enum { AP_ISOLATION_POOL = 0, AP_ISOLATION_REQUEST } ap_isolation;
 
 typedef struct {
     size_t pool_size;       /* 0 → 100 */
-    int64_t timeout_ms;     /* per invocation (deadline, one timer thread); ≤ 0: none */
+    int64_t timeout_ms;     /* per invocation and per instance start-up (deadline, one timer
+                               thread); ≤ 0: none */
     ap_isolation isolation;
 } ap_pool_fn_opts;
 

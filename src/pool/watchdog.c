@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <time.h>
 
+#define REFIRE_NS 10000000 /* 10 ms */
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static ap_watch *armed;          /* doubly linked, unordered */
@@ -30,12 +32,16 @@ static void *watchdog_main(void *arg)
     for (;;) {
         int64_t now = now_ns(), next = -1;
         for (ap_watch *w = armed; w; w = w->next) {
-            if (w->fired) continue;
             if (w->deadline_ns <= now) {
-                /* Under the lock: ap_watch_stop cannot return, so inst is still alive. */
+                /* Under the lock: ap_watch_stop cannot return, so inst is still alive. And again
+                 * every REFIRE_NS until it is stopped: the engine clears the flag when the next
+                 * outermost call begins, so a deadline that passed between two guest calls
+                 * (start-up runs up to three) would otherwise be lost. */
                 w->fired = true;
                 ap_wapc_expire(w->inst);
-            } else if (next < 0 || w->deadline_ns < next) {
+                w->deadline_ns = now + REFIRE_NS;
+            }
+            if (next < 0 || w->deadline_ns < next) {
                 next = w->deadline_ns;
             }
         }
@@ -76,9 +82,10 @@ bool ap_watch_start(ap_watch *w, ap_wapc_instance *inst, int64_t timeout_ms)
     w->prev = w->next = NULL;
     w->inst = inst;
     w->fired = false;
-    w->deadline_ns = 0;
+    w->on = false;
     pthread_once(&once, start_thread);
     if (!started) return false;
+    w->on = true;
     w->deadline_ns = now_ns() + timeout_ms * 1000000;
     pthread_mutex_lock(&lock);
     w->next = armed;
@@ -94,7 +101,7 @@ bool ap_watch_start(ap_watch *w, ap_wapc_instance *inst, int64_t timeout_ms)
 
 bool ap_watch_stop(ap_watch *w)
 {
-    if (!w->deadline_ns) return false;
+    if (!w->on) return false;
     pthread_mutex_lock(&lock);
     if (w->prev)
         w->prev->next = w->next;
@@ -103,6 +110,6 @@ bool ap_watch_stop(ap_watch *w)
     if (w->next) w->next->prev = w->prev;
     bool fired = w->fired;
     pthread_mutex_unlock(&lock);
-    w->deadline_ns = 0;
+    w->on = false;
     return fired;
 }

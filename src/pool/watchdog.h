@@ -1,7 +1,9 @@
 /* watchdog.h — per-invocation deadlines (private to src/pool/). One timer thread for the whole
  * process, started on first use, expires the instances whose deadline has passed
- * (ap_wapc_expire: the guest traps "deadline exceeded" at its next loop back-edge or call). A
- * watch lives on the caller's stack for the duration of one invocation. */
+ * (ap_wapc_expire: the guest traps "deadline exceeded" at its next loop back-edge or call), and
+ * expires them again every 10 ms until they are stopped, so that guest code started after the
+ * deadline (the next step of a start-up) traps too. A watch lives on the caller's stack for the
+ * duration of one invocation or one start-up. */
 #ifndef AP_POOL_WATCHDOG_H
 #define AP_POOL_WATCHDOG_H
 
@@ -12,9 +14,10 @@
 
 typedef struct ap_watch {
     struct ap_watch *prev, *next;
-    int64_t deadline_ns; /* CLOCK_MONOTONIC */
+    int64_t deadline_ns; /* CLOCK_MONOTONIC; after firing, the next re-fire (under the lock) */
     ap_wapc_instance *inst;
     bool fired;
+    bool on; /* armed; the caller's thread only */
 } ap_watch;
 
 /* Arms w: inst is expired timeout_ms from now unless ap_watch_stop comes first. False (w not

@@ -120,6 +120,8 @@ static ap_wapc_status run_init(ap_wapc_instance *inst, const char *name, ap_errb
                           we.exit_code);
         return AP_WAPC_INIT_FAILED;
     }
+    if (st == WA_ETRAP)
+        inst->start_trap = we.trap;
     ap_buf why = {0};
     trap_text(inst, &we, &why);
     ap_errbuf_set(err, inst->tarmac_texts ? "error calling %s: %s" : "init function %s failed: %s",
@@ -147,14 +149,12 @@ static ap_wapc_status start_up(ap_wapc_instance *inst, ap_errbuf *err)
     return st;
 }
 
-ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg,
-                                    ap_wapc_instance **out, ap_errbuf *err)
+ap_wapc_status ap_wapc_instance_create(ap_wapc_module *m, const ap_wapc_config *cfg,
+                                       ap_wapc_instance **out, ap_errbuf *err)
 {
     static const ap_wapc_config defaults = {0};
     if (!cfg)
         cfg = &defaults;
-    ap_wapc_status rc = AP_WAPC_NOMEM;
-    wa_extern *imports = NULL;
     ap_wapc_instance *inst = calloc(1, sizeof *inst);
     if (!inst)
         goto nomem;
@@ -182,18 +182,40 @@ ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg
     inst->store = wa_store_new(&lim);
     if (!inst->store)
         goto nomem;
+    *out = inst;
+    return AP_WAPC_OK;
+nomem:
+    ap_errbuf_set(err, "out of memory");
+    ap_wapc_instance_free(inst);
+    return AP_WAPC_NOMEM;
+}
 
+ap_wapc_status ap_wapc_instance_start(ap_wapc_instance *inst, ap_errbuf *err)
+{
+    const ap_wapc_module *m = inst->module;
+    if (inst->wasm || inst->started) {
+        ap_errbuf_set(err, "instance already started");
+        return AP_WAPC_INVALID;
+    }
+    inst->started = true;
     uint32_t n = wa_module_import_count(m->wasm);
-    imports = calloc(n ? n : 1, sizeof *imports);
-    if (!imports)
-        goto nomem;
-    if ((rc = resolve_imports(inst, imports, err)) != AP_WAPC_OK)
-        goto fail;
+    wa_extern *imports = calloc(n ? n : 1, sizeof *imports);
+    if (!imports) {
+        ap_errbuf_set(err, "out of memory");
+        return AP_WAPC_NOMEM;
+    }
+    ap_wapc_status rc = resolve_imports(inst, imports, err);
+    if (rc != AP_WAPC_OK) {
+        free(imports);
+        return rc;
+    }
 
     /* Step 1: instantiate, running the start section (AssemblyScript registers there). */
     wa_error we;
     wa_status ws = wa_instance_new(inst->store, m->wasm, imports, inst, &inst->wasm, &we);
+    free(imports);
     if (ws != WA_OK) {
+        inst->wasm = NULL;
         if (ws == WA_ETRAP) {
             ap_buf why = {0};
             if (we.trap == WA_TRAP_EXIT)
@@ -202,16 +224,12 @@ ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg
                 trap_text(inst, &we, &why);
             ap_errbuf_set(err, "start function failed: %s", why.data ? (char *)why.data : "");
             ap_buf_free(&why);
-            rc = AP_WAPC_INIT_FAILED;
-        } else {
-            ap_errbuf_set(err, "instantiation failed: %s", we.msg);
-            rc = ws == WA_ENOMEM ? AP_WAPC_NOMEM : AP_WAPC_UNLINKABLE;
+            inst->start_trap = we.trap;
+            return AP_WAPC_INIT_FAILED;
         }
-        inst->wasm = NULL;
-        goto fail;
+        ap_errbuf_set(err, "instantiation failed: %s", we.msg);
+        return ws == WA_ENOMEM ? AP_WAPC_NOMEM : AP_WAPC_UNLINKABLE;
     }
-    free(imports);
-    imports = NULL;
 
     inst->guest_call = wa_instance_func(inst->wasm, "__guest_call");
     wa_functype ft;
@@ -219,22 +237,28 @@ ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg
         wa_func_type(inst->guest_call, &ft);
     if (!inst->guest_call || !ap_wapc__type_is(&ft, "ii", "i")) {
         ap_errbuf_set(err, "not a waPC guest: __guest_call must have type (i32, i32) -> i32");
-        rc = AP_WAPC_INVALID;
-        goto fail;
+        return AP_WAPC_INVALID;
     }
     /* Steps 2-4. */
-    if ((rc = start_up(inst, err)) != AP_WAPC_OK)
-        goto fail;
+    return start_up(inst, err);
+}
+
+ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg,
+                                    ap_wapc_instance **out, ap_errbuf *err)
+{
+    ap_wapc_instance *inst;
+    ap_wapc_status rc = ap_wapc_instance_create(m, cfg, &inst, err);
+    if (rc != AP_WAPC_OK)
+        return rc;
+    if ((rc = ap_wapc_instance_start(inst, err)) != AP_WAPC_OK) {
+        ap_wapc_instance_free(inst);
+        return rc;
+    }
     *out = inst;
     return AP_WAPC_OK;
-nomem:
-    ap_errbuf_set(err, "out of memory");
-    rc = AP_WAPC_NOMEM;
-fail:
-    free(imports);
-    ap_wapc_instance_free(inst);
-    return rc;
 }
+
+wa_trap ap_wapc_start_trap(const ap_wapc_instance *inst) { return inst->start_trap; }
 
 /* ---- Invocation ---- */
 

@@ -43,6 +43,8 @@ struct ap_wapc_instance {
     uint32_t max_host_calls;
     uint32_t max_host_payload;
     wa_trap last_trap; /* of the last invocation that trapped */
+    wa_trap start_trap; /* of a start-up that trapped (ap_wapc_instance_start) */
+    bool started;       /* ap_wapc_instance_start ran (it runs once) */
     bool tarmac_texts;
     bool poisoned;
     void *context;

@@ -128,6 +128,17 @@ typedef struct {
  * during start-up are dispatched normally. Takes a reference on m. *out only on AP_WAPC_OK. */
 ap_wapc_status ap_wapc_instance_new(ap_wapc_module *m, const ap_wapc_config *cfg,
                                     ap_wapc_instance **out, ap_errbuf *err);
+/* ap_wapc_instance_new in two steps, for a caller that arms a deadline (ap_wapc_expire, e.g.
+ * from a watchdog) before any guest code runs. _create allocates the instance and its store and
+ * runs nothing (*out only on AP_WAPC_OK); _start, once, resolves imports and runs everything
+ * ap_wapc_instance_new runs after that, with the same results and texts, except that on failure
+ * the instance is not freed: free it (it cannot be invoked). A start-up that hit its deadline
+ * fails with AP_WAPC_INIT_FAILED and ap_wapc_start_trap gives WA_TRAP_DEADLINE. */
+ap_wapc_status ap_wapc_instance_create(ap_wapc_module *m, const ap_wapc_config *cfg,
+                                       ap_wapc_instance **out, ap_errbuf *err);
+ap_wapc_status ap_wapc_instance_start(ap_wapc_instance *inst, ap_errbuf *err);
+/* The engine's trap kind of a start-up that trapped (WA_TRAP_NONE otherwise). */
+wa_trap ap_wapc_start_trap(const ap_wapc_instance *inst);
 void ap_wapc_instance_free(ap_wapc_instance *inst); /* NULL is a no-op */
 
 /* Runs one invocation (WAPC.md §3.2). On AP_WAPC_OK `response` receives the guest's response

@@ -4,6 +4,9 @@
 #   - request isolation: a guest that leaves a secret in memory and a global finds nothing on the
 #     next request; pool isolation (the control) does find it;
 #   - timeout_ms: an endless loop answers 504 "deadline exceeded" and its instance is replaced;
+#   - timeout_ms bounds start-up too: once a guest's wapc_init loops forever (iso_init_loop), each
+#     request that needs a new instance answers 504 "deadline exceeded" after the timeout, and
+#     the other functions keep answering;
 #   - endless recursion (500), memory.grow stopped at max_memory_pages, host calls with garbage
 #     pointers and with a payload past max_host_payload (500);
 #   - while four clients hammer the hostile function, the healthy one answers every request (wrk
@@ -45,7 +48,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-for g in http_echo iso_secret http_hostile; do
+for g in http_echo iso_secret http_hostile iso_init_loop; do
     wat2wasm "$root/tests/guests/wat/$g.wat" -o "$tmp/$g.wasm" || { bad "wat2wasm $g"; finish; }
 done
 cat >"$tmp/tarmac.json" <<'JSON'
@@ -55,15 +58,17 @@ cat >"$tmp/tarmac.json" <<'JSON'
     "secret_pool": {"filepath": "iso_secret.wasm", "pool_size": 1, "isolation": "pool"},
     "secret_request": {"filepath": "iso_secret.wasm", "pool_size": 1, "isolation": "request"},
     "hostile": {"filepath": "http_hostile.wasm", "pool_size": 4, "timeout_ms": 300,
-                "max_memory_pages": 40, "max_call_depth": 2000, "max_host_payload": 4096}},
+                "max_memory_pages": 40, "max_call_depth": 2000, "max_host_payload": 4096},
+    "initloop": {"filepath": "iso_init_loop.wasm", "pool_size": 1, "timeout_ms": 300}},
   "routes": [
     {"type": "http", "path": "/echo", "methods": ["POST"], "function": "echo"},
     {"type": "http", "path": "/secret/pool", "methods": ["POST"], "function": "secret_pool"},
     {"type": "http", "path": "/secret/request", "methods": ["POST"], "function": "secret_request"},
-    {"type": "http", "path": "/hostile", "methods": ["POST"], "function": "hostile"}]}}}
+    {"type": "http", "path": "/hostile", "methods": ["POST"], "function": "hostile"},
+    {"type": "http", "path": "/initloop", "methods": ["POST"], "function": "initloop"}]}}}
 JSON
 
-env APP_ENABLE_TLS=false "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json" \
+env APP_ENABLE_TLS=false APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=in-memory "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json" \
     >"$tmp/log" 2>&1 &
 pid=$!
 base=
@@ -108,6 +113,18 @@ check "max_memory_pages stops memory.grow" 200 '^grew to 40$' /hostile g
 check "host call with garbage pointers traps" 500 'out of bounds memory access' /hostile o
 check "host call payload past max_host_payload traps" 500 'host call payload too large' /hostile p
 check "hostile function still serves" 200 '^fine$' /hostile z
+
+# Start-up under timeout_ms: the first instance started (the server is up); "arm" makes wapc_init
+# loop forever from now on and drops the instance, so every request needs a new one.
+check "start-up deadline: first instance started" 200 '^started$' /initloop x
+check "start-up deadline: arm (the instance traps)" 500 'unreachable' /initloop arm
+for i in 1 2; do
+    t0=$(date +%s%N)
+    check "start-up deadline: wapc_init that never ends gets 504 ($i)" 504 'wapc_init.*deadline exceeded' /initloop x
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    if [ "$ms" -ge 250 ] && [ "$ms" -lt 5000 ]; then ok "start-up deadline: answered after ${ms} ms (limit 300) ($i)"; else bad "start-up deadline: answered after ${ms} ms (limit 300) ($i)"; fi
+    check "start-up deadline: other functions keep serving ($i)" 200 '^ping$' /echo ping
+done
 
 # Side by side under load: four clients keep the hostile function busy (loops, recursion, growth,
 # garbage), while the healthy function must answer every request.

@@ -1,0 +1,28 @@
+;; iso_init_loop.wat — the start-up deadline test guest (tests/integration/isolation.sh). wapc_init
+;; asks the kvstore for the key "init-loop" and, when it is there, loops forever. The handler
+;; answers "started"; given the payload "arm" it stores the key and traps instead, so the server
+;; drops this instance and must start a new one, whose wapc_init then never ends on its own: the
+;; function's timeout_ms has to end it ("deadline exceeded"), request after request.
+(module
+  (import "wapc" "__host_call" (func $host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wapc" "__guest_request" (func $request (param i32 i32)))
+  (import "wapc" "__guest_response" (func $response (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "tarmackvstoregetset")          ;; binding 0+6, namespace 6+7, ops 13+3, 16+3
+  (data (i32.const 32) "\0a\09init-loop")             ;; KVStoreGet {key}, 11 bytes
+  (data (i32.const 48) "\0a\09init-loop\12\01x")      ;; KVStoreSet {key, data}, 14 bytes
+  (data (i32.const 64) "started")
+  (func (export "wapc_init")
+    (if (call $host_call (i32.const 0) (i32.const 6) (i32.const 6) (i32.const 7)
+                         (i32.const 13) (i32.const 3) (i32.const 32) (i32.const 11))
+      (then (loop $forever (br $forever)))))
+  (func (export "__guest_call") (param $op_len i32) (param $len i32) (result i32)
+    (call $request (i32.const 1024) (i32.const 2048))
+    (if (i32.and (i32.eq (local.get $len) (i32.const 3))
+                 (i32.eq (i32.load8_u (i32.const 2048)) (i32.const 97))) ;; "a"rm
+      (then
+        (drop (call $host_call (i32.const 0) (i32.const 6) (i32.const 6) (i32.const 7)
+                               (i32.const 16) (i32.const 3) (i32.const 48) (i32.const 14)))
+        (unreachable)))
+    (call $response (i32.const 64) (i32.const 7))
+    (i32.const 1)))
