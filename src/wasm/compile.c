@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "leb.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,9 +456,8 @@ typedef struct {
 static numinfo num_table[0x108];
 
 static void init_tables(void);
-static void init_num_table(void)
+static void fill_num_table(void)
 {
-    if (num_table[0x6a].tr) return; /* benign race: every thread writes the same bytes */
     init_tables();
 #define UN 0
 #define BIN 1
@@ -1387,7 +1387,8 @@ static bool read_locals(cc *c, const wa_sig *sig)
 
 wa_status wa_compile_func(const wa_module *m, uint32_t def_idx, wa_error *err)
 {
-    init_num_table();
+    static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+    pthread_once(&tables_once, fill_num_table); /* functions compile on several threads */
     wa_funcdef *fd = (wa_funcdef *)&m->funcs[def_idx];
     const wa_sig *sig = m->types[fd->type_idx];
     cc c;

@@ -35,9 +35,8 @@ wa_status wa_module_load(const uint8_t *bytes, size_t len, wa_module **out, wa_e
     for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++)
         if (m->funcs[i].type_idx >= m->ntypes)
             types_ok = false;
-    for (uint32_t i = 0; types_ok && i < m->nfuncs - m->nfunc_imports; i++)
-        if ((st = wa_compile_func(m, i, err)) != WA_OK)
-            goto fail;
+    if (types_ok && (st = wa_compile_all(m, err)) != WA_OK)
+        goto fail;
     if ((st = wa_validate_module(m, err)) != WA_OK)
         goto fail;
     *out = m;

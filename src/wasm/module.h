@@ -169,6 +169,9 @@ wa_status wa_validate_module(const wa_module *m, wa_error *err);
 
 /* compile.c: validates one function body and translates it into the interpreter's code. */
 wa_status wa_compile_func(const wa_module *m, uint32_t def_idx, wa_error *err);
+/* compile_all.c: every body, on several threads for large modules; the error is the lowest-
+ * numbered failing function's, as a sequential compile would report. */
+wa_status wa_compile_all(wa_module *m, wa_error *err);
 
 /* scan.c: whether defined function def_idx or a later one is malformed (then fills err). */
 bool wa_scan_bodies_malformed(const wa_module *m, uint32_t def_idx, wa_error *err);
