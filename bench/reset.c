@@ -45,12 +45,18 @@ static uint8_t *read_file(const char *path, size_t *len)
     return p;
 }
 
-static void work(wa_func *f, uint32_t pages, uint32_t read)
+/* Writes `pages` pages (3 apart, from page `at`) and reads `read`. */
+static void work_at(wa_func *f, uint32_t pages, uint32_t read, uint32_t at)
 {
-    wa_value args[2] = {{.type = WA_I32, .of.i32 = pages}, {.type = WA_I32, .of.i32 = read}}, res;
+    wa_value args[3] = {{.type = WA_I32, .of.i32 = pages},
+                        {.type = WA_I32, .of.i32 = read},
+                        {.type = WA_I32, .of.i32 = at}},
+             res;
     wa_error e;
-    if (wa_call(f, args, 2, &res, &e) != WA_OK) die("work", &e);
+    if (wa_call(f, args, 3, &res, &e) != WA_OK) die("work", &e);
 }
+
+static void work(wa_func *f, uint32_t pages, uint32_t read) { work_at(f, pages, read, 0); }
 
 static void make_instance(wa_module *m, wa_store **s, wa_instance **in, wa_func **f)
 {
@@ -62,8 +68,9 @@ static void make_instance(wa_module *m, wa_store **s, wa_instance **in, wa_func 
 
 /* Both reset methods side by side (snapshot.c): "written" where the kernel allows it, and
  * "madvise", forced with APRON_SNAPSHOT_RESET. The machine this runs on is often shared, so each
- * figure is the median of ROUNDS batches, the two methods' batches interleaved. */
-enum { NMETHOD = 2, ROUNDS = 15 };
+ * figure is the best of ROUNDS short batches (the least disturbed one), the two methods' batches
+ * interleaved. */
+enum { NMETHOD = 2, ROUNDS = 30 };
 
 typedef struct {
     wa_store *s;
@@ -71,21 +78,18 @@ typedef struct {
     wa_func *f;
 } bench_inst;
 
-static int cmp_double(const void *a, const void *b)
+static double best(const double *v, int n)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        if (v[i] < m) m = v[i];
+    return m;
 }
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
-/* ns per iteration of: call work(pages, read), then reset; timing the reset only or both. */
+/* ns per iteration of: call work(pages, read), then reset; timing the reset only or both. With
+ * move, each call writes other pages than the previous one (no page stays hot: snapshot.c). */
 static void measure(bench_inst *b, int iters, uint32_t pages, uint32_t read, bool whole,
-                    double out[NMETHOD])
+                    bool move, double out[NMETHOD])
 {
     double batch[NMETHOD][ROUNDS];
     int per = iters / ROUNDS ? iters / ROUNDS : 1;
@@ -94,14 +98,14 @@ static void measure(bench_inst *b, int iters, uint32_t pages, uint32_t read, boo
             double t = 0;
             for (int i = 0; i < per; i++) {
                 double t0 = now_ns();
-                work(b[k].f, pages, read);
+                work_at(b[k].f, pages, read, move ? (uint32_t)i * 37 : 0);
                 double t1 = now_ns();
                 if (wa_instance_reset(b[k].in) != WA_OK) die("reset", NULL);
                 t += now_ns() - (whole ? t0 : t1);
             }
             batch[k][r] = t / per;
         }
-    for (int k = 0; k < NMETHOD; k++) out[k] = median(batch[k], ROUNDS);
+    for (int k = 0; k < NMETHOD; k++) out[k] = best(batch[k], ROUNDS);
 }
 
 static void bench_engine(wa_module *m, int iters)
@@ -119,22 +123,30 @@ static void bench_engine(wa_module *m, int iters)
     static const uint32_t dirty[] = {0, 1, 4, 16, 64};
     double t[NMETHOD];
     for (size_t d = 0; d < sizeof dirty / sizeof *dirty; d++) {
-        measure(b, iters, dirty[d], 0, false, t);
+        measure(b, iters, dirty[d], 0, false, false, t);
         printf("reset, %2u dirty pages of 1 MiB        %9.0f %9.0f ns\n", dirty[d], t[0], t[1]);
+    }
+    for (size_t d = 1; d < 4; d++) {
+        measure(b, iters, dirty[d], 0, false, true, t);
+        printf("reset, %2u other pages each call       %9.0f %9.0f ns\n", dirty[d], t[0], t[1]);
     }
     /* The reset must really restore: the global counts calls since the snapshot. */
     for (int k = 0; k < NMETHOD; k++) {
-        wa_value res, args[2] = {{.type = WA_I32, .of.i32 = 4}, {.type = WA_I32, .of.i32 = 0}};
-        if (wa_call(b[k].f, args, 2, &res, &e) != WA_OK || res.of.i32 != 1)
+        wa_value res, args[3] = {{.type = WA_I32, .of.i32 = 4},
+                                 {.type = WA_I32, .of.i32 = 0},
+                                 {.type = WA_I32, .of.i32 = 0}};
+        if (wa_call(b[k].f, args, 3, &res, &e) != WA_OK || res.of.i32 != 1)
             die("reset did not restore", NULL);
         wa_instance_reset(b[k].in);
     }
     /* Per invocation: the call pays again for every page the previous reset unmapped. */
-    measure(b, iters, 4, 0, true, t);
+    measure(b, iters, 4, 0, true, false, t);
     printf("call (write 4 pages) + reset          %9.0f %9.0f ns\n", t[0], t[1]);
-    measure(b, iters, 4, 16, true, t);
+    measure(b, iters, 4, 0, true, true, t);
+    printf("call (write 4 other pages) + reset    %9.0f %9.0f ns\n", t[0], t[1]);
+    measure(b, iters, 4, 16, true, false, t);
     printf("call (read 16, write 4) + reset       %9.0f %9.0f ns\n", t[0], t[1]);
-    measure(b, iters, 4, 256, true, t);
+    measure(b, iters, 4, 256, true, false, t);
     printf("call (read 256, write 4) + reset      %9.0f %9.0f ns\n", t[0], t[1]);
 
     double t0 = now_ns();

@@ -4,13 +4,12 @@
  * own). The constants of Linux 6.7's PAGEMAP_SCAN and UFFD_FEATURE_WP_ASYNC are spelled out below
  * where the C library's headers predate them: they are kernel ABI and do not change.
  *
- * A restore is two PAGEMAP_SCANs: the first lists the written runs (a written page is present and
- * has lost its write-protect bit) and the caller copies them back; the second, with
- * PM_SCAN_WP_MATCHING over the span from the first to the last run only, protects them again.
- * One scan with PM_SCAN_WP_MATCHING would protect before the copy, and the copy, a write, would
- * then fault on every page and mark it written again. UFFDIO_WRITEPROTECT over the span instead
- * of the second scan is correct too but measured 2-8x slower here (it changes every entry of the
- * span, written or not).
+ * Restoring takes two PAGEMAP_SCANs: wa_dirty_written lists the written runs (a written page is
+ * present and has lost its write-protect bit) for the caller to copy back, then wa_dirty_protect
+ * (PM_SCAN_WP_MATCHING) protects them again. One scan with PM_SCAN_WP_MATCHING would protect
+ * before the copy, and the copy, a write, would then fault on every page and mark it written
+ * again. UFFDIO_WRITEPROTECT instead of the second scan is correct too but measured 2-8x slower
+ * here (it changes every entry of the range, written or not).
  */
 #define _GNU_SOURCE /* syscall */
 #include "dirty.h"
@@ -138,35 +137,33 @@ bool wa_dirty_track(uint8_t *p, size_t n)
     return true;
 }
 
-bool wa_dirty_restore(uint8_t *p, size_t n, wa_dirty_fn *restore, void *ctx, size_t *pages)
+bool wa_dirty_written(uint8_t *p, size_t n, wa_dirty_fn *fn, void *ctx)
 {
     enum { CAP = 32 };
     struct page_region r[CAP];
-    uint64_t start = (uintptr_t)p, end = start + n, lo = end, hi = start;
-    size_t copied = 0;
-    *pages = 0;
+    uint64_t start = (uintptr_t)p, end = start + n;
     /* A full vector may have stopped the walk short: go on from where it stopped. */
     for (int got = CAP; got == CAP && start < end;) {
         uint64_t walk_end;
         if ((got = scan(start, end, false, r, CAP, &walk_end)) < 0)
             return false;
-        for (int i = 0; i < got; i++) {
-            size_t off = (size_t)(r[i].start - (uintptr_t)p), len = (size_t)(r[i].end - r[i].start);
-            restore(ctx, off, len);
-            copied += len / PAGE;
-            if (r[i].start < lo)
-                lo = r[i].start;
-            if (r[i].end > hi)
-                hi = r[i].end;
-        }
+        for (int i = 0; i < got; i++)
+            fn(ctx, (size_t)(r[i].start - (uintptr_t)p), (size_t)(r[i].end - r[i].start));
         start = walk_end > start ? walk_end : end;
     }
-    *pages = copied;
-    for (int got = CAP; got == CAP && lo < hi;) {
+    return true;
+}
+
+bool wa_dirty_protect(uint8_t *p, size_t n)
+{
+    enum { CAP = 32 };
+    struct page_region r[CAP];
+    uint64_t start = (uintptr_t)p, end = start + n;
+    for (int got = CAP; got == CAP && start < end;) {
         uint64_t walk_end;
-        if ((got = scan(lo, hi, true, r, CAP, &walk_end)) < 0)
+        if ((got = scan(start, end, true, r, CAP, &walk_end)) < 0)
             return false;
-        lo = walk_end > lo ? walk_end : hi;
+        start = walk_end > start ? walk_end : end;
     }
     return true;
 }
@@ -180,13 +177,19 @@ bool wa_dirty_track(uint8_t *p, size_t n)
     return false;
 }
 
-bool wa_dirty_restore(uint8_t *p, size_t n, wa_dirty_fn *restore, void *ctx, size_t *pages)
+bool wa_dirty_written(uint8_t *p, size_t n, wa_dirty_fn *fn, void *ctx)
 {
     (void)p;
     (void)n;
-    (void)restore;
+    (void)fn;
     (void)ctx;
-    *pages = 0;
+    return false;
+}
+
+bool wa_dirty_protect(uint8_t *p, size_t n)
+{
+    (void)p;
+    (void)n;
     return false;
 }
 

@@ -18,13 +18,18 @@
  * if tracking is unavailable; the range is unchanged then. Any thread. */
 bool wa_dirty_track(uint8_t *p, size_t n);
 
-/* Restores a run of written pages, [off, off + len) of the range (page aligned). */
+/* Receives a run of written pages, [off, off + len) of the range (page aligned). */
 typedef void wa_dirty_fn(void *ctx, size_t off, size_t len);
 
-/* For a tracked range: calls restore for every run of pages written since the last call (or
- * wa_dirty_track), then write-protects those pages again. *pages gets the number of 4 KiB pages
- * restored. False if the kernel refused (the range may be partly restored: the caller must
- * restore it another way). Not while another thread writes to the range. */
-bool wa_dirty_restore(uint8_t *p, size_t n, wa_dirty_fn *restore, void *ctx, size_t *pages);
+/* For a tracked range: calls fn for every run of pages that are not write-protected, i.e.
+ * written since wa_dirty_track or since wa_dirty_protect last covered them. One system call for
+ * up to 32 runs. False if the kernel refused. */
+bool wa_dirty_written(uint8_t *p, size_t n, wa_dirty_fn *fn, void *ctx);
+
+/* Write-protects the written pages of [p, p + n), a part of a tracked range (page aligned), so
+ * that their next write is seen again. This costs a TLB flush; pages left unprotected are simply
+ * reported by every wa_dirty_written. False if the kernel refused. Not while another thread
+ * writes to the range. */
+bool wa_dirty_protect(uint8_t *p, size_t n);
 
 #endif

@@ -37,6 +37,15 @@
 
 #define WA_PAGE ((uint64_t)65536)
 #define OS_PAGE 4096u
+/* "written" keeps pages that every invocation writes (the stack's top, the allocator's header)
+ * unprotected: re-protecting costs a TLB flush per reset and the next write a fault, while
+ * copying 4 KiB back costs ~0.1 µs. A page written at two resets in a row becomes such a hot page,
+ * up to HOT_MAX of them; every DEMOTE_EVERY resets they are all protected again, so pages no
+ * longer written stop being copied. Correctness does not depend on any of this: every page not
+ * protected is reported by the scan and copied back. */
+#define HOT_MAX 16
+#define LAST_MAX 32
+#define DEMOTE_EVERY 256
 
 struct wa_snapshot {
     uint64_t mem_size;
@@ -46,6 +55,10 @@ struct wa_snapshot {
     uint64_t *zero;     /* WRITTEN: a bit per 4 KiB page, set where the snapshot's page is zero */
     uint8_t *mem_copy;  /* COPY: the bytes to copy back */
     size_t restored;    /* WRITTEN: 4 KiB pages the last reset copied back */
+    uint64_t *hot;      /* WRITTEN: a bit per page left unprotected (see HOT_MAX) */
+    uint32_t hot_list[HOT_MAX], nhot;
+    uint32_t last[LAST_MAX], nlast; /* pages newly written at the previous reset */
+    uint32_t resets;
     wa_slot (*globals)[2]; /* defined globals, from nglobal_imports */
     uint32_t *table_size;  /* defined tables, from ntable_imports */
     void ***table_elems;
@@ -66,6 +79,7 @@ void wa__snapshot_free(wa_snapshot *s)
     if (s->src)
         munmap((void *)s->src, (size_t)s->mem_size);
     free(s->zero);
+    free(s->hot);
     free(s->mem_copy);
     free(s->globals);
     free(s->table_size);
@@ -100,11 +114,11 @@ static bool map_cow(wa_memory *m, wa_snapshot *s, bool track)
 {
     size_t npages = (size_t)(m->size / OS_PAGE);
     uint64_t *zero = calloc((npages + 63) / 64, sizeof *zero);
-    if (!zero)
-        return false;
-    int fd = memfd_create("apron-snapshot", MFD_CLOEXEC);
+    uint64_t *hot = track ? calloc((npages + 63) / 64, sizeof *hot) : NULL;
+    int fd = zero && (hot || !track) ? memfd_create("apron-snapshot", MFD_CLOEXEC) : -1;
     if (fd < 0) {
         free(zero);
+        free(hot);
         return false;
     }
     bool ok = ftruncate(fd, (off_t)m->size) == 0;
@@ -140,11 +154,13 @@ static bool map_cow(wa_memory *m, wa_snapshot *s, bool track)
         s->method = WA_RESET_WRITTEN;
         s->src = src;
         s->zero = zero;
+        s->hot = hot;
         return true;
     }
     if (src != MAP_FAILED)
         munmap(src, (size_t)m->size);
     free(zero);
+    free(hot);
     s->method = WA_RESET_MADVISE;
     return ok;
 }
@@ -217,21 +233,84 @@ nomem:
     return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
 }
 
+#define BIT(map, pg) ((map)[(pg) / 64] >> (pg) % 64 & 1)
+
 typedef struct {
     uint8_t *base;
-    const wa_snapshot *s;
+    wa_snapshot *s;
+    uint32_t fresh[LAST_MAX], nfresh; /* pages newly written now: next reset's `last` */
+    size_t lo, hi;                    /* the span to protect again, byte offsets */
+    size_t pages;
 } restore_ctx;
+
+static bool in_last(const wa_snapshot *s, uint32_t pg)
+{
+    for (uint32_t i = 0; i < s->nlast; i++)
+        if (s->last[i] == pg)
+            return true;
+    return false;
+}
 
 static void restore_run(void *ctx, size_t off, size_t len)
 {
-    const restore_ctx *c = ctx;
+    restore_ctx *c = ctx;
+    wa_snapshot *s = c->s;
     for (size_t o = off; o < off + len; o += OS_PAGE) {
-        size_t pg = o / OS_PAGE;
-        if (c->s->zero[pg / 64] >> pg % 64 & 1)
+        uint32_t pg = (uint32_t)(o / OS_PAGE);
+        if (BIT(s->zero, pg))
             memset(c->base + o, 0, OS_PAGE);
         else
-            memcpy(c->base + o, c->s->src + o, OS_PAGE);
+            memcpy(c->base + o, s->src + o, OS_PAGE);
+        c->pages++;
+        if (BIT(s->hot, pg))
+            continue;
+        if (s->nhot < HOT_MAX && in_last(s, pg)) {
+            s->hot[pg / 64] |= (uint64_t)1 << pg % 64;
+            s->hot_list[s->nhot++] = pg;
+            continue;
+        }
+        if (c->nfresh < LAST_MAX)
+            c->fresh[c->nfresh++] = pg;
+        if (o < c->lo)
+            c->lo = o;
+        if (o + OS_PAGE > c->hi)
+            c->hi = o + OS_PAGE;
     }
+}
+
+/* Method WRITTEN: copies back every page not write-protected, then protects the newly written
+ * ones (and, now and then, the hot ones: HOT_MAX). False if the kernel refused. */
+static bool restore_written(wa_memory *mem, wa_snapshot *s)
+{
+    restore_ctx c = {.base = mem->base, .s = s, .lo = SIZE_MAX, .hi = 0};
+    if (!wa_dirty_written(mem->base, (size_t)s->mem_size, restore_run, &c))
+        return false;
+    s->restored = c.pages;
+    memcpy(s->last, c.fresh, c.nfresh * sizeof *c.fresh);
+    s->nlast = c.nfresh;
+    bool demote = ++s->resets % DEMOTE_EVERY == 0;
+    for (uint32_t i = 0; demote && i < s->nhot; i++) {
+        size_t o = (size_t)s->hot_list[i] * OS_PAGE;
+        if (o < c.lo)
+            c.lo = o;
+        if (o + OS_PAGE > c.hi)
+            c.hi = o + OS_PAGE;
+    }
+    if (c.lo >= c.hi)
+        return true;
+    if (!wa_dirty_protect(mem->base + c.lo, c.hi - c.lo))
+        return false;
+    /* Hot pages inside the span were protected too: they are tracked again. */
+    for (uint32_t i = 0; i < s->nhot;) {
+        size_t o = (size_t)s->hot_list[i] * OS_PAGE;
+        if (o >= c.lo && o < c.hi) {
+            s->hot[s->hot_list[i] / 64] &= ~((uint64_t)1 << s->hot_list[i] % 64);
+            s->hot_list[i] = s->hot_list[--s->nhot];
+        } else {
+            i++;
+        }
+    }
+    return true;
 }
 
 static bool reset_memory(wa_memory *mem, wa_snapshot *s)
@@ -251,14 +330,12 @@ static bool reset_memory(wa_memory *mem, wa_snapshot *s)
     case WA_RESET_COPY:
         memcpy(mem->base, s->mem_copy, (size_t)s->mem_size);
         return true;
-    case WA_RESET_WRITTEN: {
-        restore_ctx c = {mem->base, s};
-        if (wa_dirty_restore(mem->base, (size_t)s->mem_size, restore_run, &c, &s->restored))
+    case WA_RESET_WRITTEN:
+        if (restore_written(mem, s))
             return true;
         /* The kernel refused after all: drop every private page from now on. */
         s->method = WA_RESET_MADVISE;
         s->restored = 0;
-    }
         /* fall through */
     case WA_RESET_MADVISE:
         return madvise(mem->base, (size_t)s->mem_size, MADV_DONTNEED) == 0;
