@@ -86,22 +86,6 @@ SAT(sat_i64_f64, double, int64_t, x >= -9223372036854775808.0, x < 9223372036854
     INT64_MIN, INT64_MAX)
 SAT(sat_u64_f64, double, uint64_t, x > -1.0, x < 18446744073709551616.0, 0, UINT64_MAX)
 
-static const char *const trap_msgs[] = {
-    [WA_TRAP_NONE] = "",
-    [WA_TRAP_UNREACHABLE] = "unreachable",
-    [WA_TRAP_MEMORY_OOB] = "out of bounds memory access",
-    [WA_TRAP_DIV_ZERO] = "integer divide by zero",
-    [WA_TRAP_INT_OVERFLOW] = "integer overflow",
-    [WA_TRAP_INVALID_CONV] = "invalid conversion to integer",
-    [WA_TRAP_TABLE_OOB] = "out of bounds table access",
-    [WA_TRAP_UNDEFINED_ELEMENT] = "undefined element",
-    [WA_TRAP_UNINIT_ELEMENT] = "uninitialized element",
-    [WA_TRAP_INDIRECT_MISMATCH] = "indirect call type mismatch",
-    [WA_TRAP_STACK_EXHAUSTED] = "call stack exhausted",
-    [WA_TRAP_INTERRUPTED] = "interrupted",
-    [WA_TRAP_HOST] = "host function failed",
-    [WA_TRAP_EXIT] = "exit",
-};
 
 static wa_status set_trap(wa_error *err, wa_trap kind)
 {
@@ -110,7 +94,7 @@ static wa_status set_trap(wa_error *err, wa_trap kind)
         err->trap = kind;
         err->offset = UINT32_MAX;
         err->exit_code = 0;
-        snprintf(err->msg, sizeof err->msg, "%s", trap_msgs[kind]);
+        snprintf(err->msg, sizeof err->msg, "%s", wa_trap_text(kind));
     }
     return WA_ETRAP;
 }
@@ -706,23 +690,18 @@ L_I64_REM_U: {
 #define MEM_CHECK(size)                                                                            \
     if (__builtin_expect(ea + (size) > msize, 0)) TRAP(WA_TRAP_MEMORY_OOB)
 #endif
-#define MOP(NAME, T, F, EXPR)                                                                      \
-    L_##NAME##_M : {                                                                               \
-        uint64_t ea = (uint64_t)S(ip->b).i32 + ip->d;                                              \
-        MEM_CHECK(sizeof(T));                                                                      \
-        T x = (T)S(ip->a).F, y;                                                                    \
-        memcpy(&y, mem + ea, sizeof y);                                                            \
-        S(ip->c).F = (EXPR);                                                                       \
-        NEXT();                                                                                    \
-    }                                                                                              \
-    L_##NAME##_MW : {                                                                              \
-        uint64_t ea = (uint32_t)(S(ip->b).i32 + ip->d);                                            \
+#define MOP_FORM(LABEL, EA_EXPR, T, F, EXPR)                                                     \
+    LABEL : {                                                                                      \
+        uint64_t ea = (EA_EXPR);                                                                   \
         MEM_CHECK(sizeof(T));                                                                      \
         T x = (T)S(ip->a).F, y;                                                                    \
         memcpy(&y, mem + ea, sizeof y);                                                            \
         S(ip->c).F = (EXPR);                                                                       \
         NEXT();                                                                                    \
     }
+#define MOP(NAME, T, F, EXPR)                                                                      \
+    MOP_FORM(L_##NAME##_M, (uint64_t)S(ip->b).i32 + ip->d, T, F, EXPR)                             \
+    MOP_FORM(L_##NAME##_MW, (uint32_t)(S(ip->b).i32 + ip->d), T, F, EXPR)
     MOP(I32_ADD, uint32_t, i64, (uint32_t)(x + y))
     MOP(I32_SUB, uint32_t, i64, (uint32_t)(x - y))
     MOP(I32_MUL, uint32_t, i64, (uint32_t)(x * y))
