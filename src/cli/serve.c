@@ -30,12 +30,6 @@ static const char usage_text[] =
     "Settings come from defaults, the config file (--config, else ./conf/config.json if present),\n"
     "APP_* environment variables and these flags, later ones winning.\n";
 
-/* A function-to-function callback target, filled once the callee is loaded. */
-typedef struct {
-    ap_pool_fn *fn;
-    const ap_settings *s;
-} f2f_target;
-
 /* A generation: what one reading of tarmac.json (or single-function mode) produced. The server
  * starts with one; SIGHUP builds the next, swaps it into the listener and frees the previous one
  * once no request uses it. */
@@ -49,8 +43,6 @@ typedef struct {
     ap_wasi **wasis; /* fns[i]'s WASI context: stdout/stderr to the log, tagged with its name */
     char **tags;     /* wasis[i]'s tag */
     size_t nfns;
-    f2f_target *f2f;
-    size_t nf2f;
     int counts[AP_ROUTE_OTHER + 1];
     bool gauged; /* service_routes was raised for these routes */
     /* scheduled tasks */
@@ -65,25 +57,6 @@ typedef struct {
     ap_settings s;
     gen *g;
 } app;
-
-static ap_wapc_host_status call_function(void *user, const ap_wapc_call *call, ap_buf *response,
-                                         ap_buf *error)
-{
-    f2f_target *t = user;
-    if (!t->fn) {
-        ap_buf_append_str(error, "unable to load wasi environment - module not found");
-        return AP_WAPC_HOST_ERROR;
-    }
-    AP_LOG(AP_LOG_INFO, "Executing Function to Function callback",
-           AP_LSTR("function", ap_pool_fn_name(t->fn)));
-    ap_errbuf e;
-    if (ap_pool_fn_call(t->fn, call->payload, t->s->pool_wait_timeout_ms, response, &e) !=
-        AP_POOL_FN_OK) {
-        ap_buf_append_str(error, e.msg);
-        return AP_WAPC_HOST_ERROR;
-    }
-    return AP_WAPC_HOST_OK;
-}
 
 static ap_pool_fn *find_fn(gen *g, const char *name)
 {
@@ -184,19 +157,21 @@ static bool load_fn(gen *g, const ap_wapc_config *base, const char *name, const 
     wc.wasi = g->wasis[g->nfns];
     ap_pool_fn_opts o;
     ap_wapc_config lc = wc;
-    if (!function_opts(g, name, pool_size, &o, &lc)) return false;
+    if (!function_opts(g, name, pool_size, &o, &lc)) goto fail; /* logged */
     if (ap_pool_fn_load_opts(name, path, &o, &lc, &fn, &e) != AP_POOL_OK) {
         AP_LOG(AP_LOG_ERROR, "Service stopped",
                AP_LSTR("error", "could not load function"), AP_LSTR("function", name),
                AP_LSTR("path", path), AP_LSTR("detail", e.msg));
-        ap_wasi_free(g->wasis[g->nfns]);
-        g->wasis[g->nfns] = NULL;
-        free(tag);
-        g->tags[g->nfns] = NULL;
-        return false;
+        goto fail;
     }
     g->fns[g->nfns++] = fn;
     return true;
+fail:
+    ap_wasi_free(g->wasis[g->nfns]);
+    g->wasis[g->nfns] = NULL;
+    free(tag);
+    g->tags[g->nfns] = NULL;
+    return false;
 }
 
 /* Init functions (TARMAC.md §3.4), with apron's backoff: the delay starts at `frequency` seconds
@@ -417,38 +392,17 @@ static bool load_functions(gen *g, const ap_wapc_config *wc)
     return true;
 }
 
-/* Function-to-function callbacks are registered before any instance exists (the registry is
- * read-only afterwards); their targets are filled in once every function is loaded. */
-static bool register_f2f(gen *g)
+/* Tarmac's start-up line for each function-to-function route; the handlers themselves are
+ * src/cap's (ap_cap_register). */
+static void log_f2f(const gen *g)
 {
-    if (!g->tarmac) return true;
-    size_t n = 0;
-    for (size_t s = 0; s < g->tarmac->nservices; s++)
-        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++)
-            n += g->tarmac->services[s].routes[r].type == AP_ROUTE_FUNCTION;
-    g->f2f = calloc(n + 1, sizeof *g->f2f);
-    if (!g->f2f) return false;
-    for (size_t s = 0; s < g->tarmac->nservices; s++)
+    for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
         for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++) {
             const ap_tarmac_route *rt = &g->tarmac->services[s].routes[r];
-            if (rt->type != AP_ROUTE_FUNCTION) continue;
-            f2f_target *t = &g->f2f[g->nf2f++];
-            t->s = g->s;
-            AP_LOG(AP_LOG_INFO, "Registering Function to Function callback",
-                   AP_LSTR("function", rt->function));
-            if (!ap_wapc_register(g->reg, "tarmac", "function", rt->function, call_function, t))
-                return false;
+            if (rt->type == AP_ROUTE_FUNCTION && rt->function)
+                AP_LOG(AP_LOG_INFO, "Registering Function to Function callback",
+                       AP_LSTR("function", rt->function));
         }
-    return true;
-}
-
-static void bind_f2f(gen *g)
-{
-    size_t i = 0;
-    for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
-        for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++)
-            if (g->tarmac->services[s].routes[r].type == AP_ROUTE_FUNCTION)
-                g->f2f[i++].fn = find_fn(g, g->tarmac->services[s].routes[r].function);
 }
 
 static void guest_log(void *user, const ap_wapc_instance *inst, ap_bytes msg)
@@ -472,7 +426,6 @@ static void gen_free(gen *g)
     free(g->fns);
     free(g->wasis);
     free(g->tags);
-    free(g->f2f);
     ap_router_free(g->router);
     ap_wapc_registry_free(g->reg);
     ap_cap_free(g->cap);
@@ -526,15 +479,15 @@ static gen_status gen_new(const ap_settings *s, bool job, gen **out)
     /* Every host call is registered here, before the first instance exists. */
     if (!(g->reg = ap_wapc_registry_new()) || !ap_wapc_registry_alias(g->reg, "default", "tarmac") ||
         !ap_http_register_host_calls(g->reg) || !(g->router = ap_router_new()) ||
-        !register_f2f(g) ||
         !ap_router_add(g->router, "GET", "/health", AP_HANDLER_HEALTH, NULL, &e) ||
         !ap_router_add(g->router, "GET", "/ready", AP_HANDLER_READY, NULL, &e)) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "out of memory"));
         gen_free(g);
         return GEN_FAILED;
     }
-    /* Capabilities (src/cap, issue 5), after register_f2f: their tarmac:function:<name>
-     * handlers (with the call-chain depth limit) take over those names. */
+    /* Capabilities (src/cap, issue 5), among them tarmac:function:<name> for every `function`
+     * route (with the call-chain depth limit). */
+    log_f2f(g);
     ap_cap_config cc = {.settings = s, .tarmac = g->tarmac, .kv = backends.kv, .sql = backends.sql};
     if (!ap_cap_new(&cc, &g->cap, &e) || !ap_cap_register(g->cap, g->reg)) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "capabilities: out of memory"));
@@ -546,7 +499,6 @@ static gen_status gen_new(const ap_settings *s, bool job, gen **out)
         gen_free(g);
         return GEN_FAILED;
     }
-    bind_f2f(g);
     ap_cap_bind_functions(g->cap, g->fns, g->nfns);
     if (!job && !ap_router_add(g->router, "GET", "/metrics", AP_HANDLER_METRICS, NULL, &e)) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", e.msg));
