@@ -1,11 +1,15 @@
 /* http.h — the HTTP(S) listener on libmicrohttpd (the only folder that includes its header).
  *
- * Threading: MHD runs an epoll event loop on `http_threads` threads (MHD's thread pool), which
- * accept connections, parse requests and read bodies. Built-in handlers (/health, /ready,
- * /metrics, 404/405/413) answer right there. A request for a function is suspended
- * (MHD_suspend_connection) and queued to `wasm_workers` worker threads; the worker runs the
- * guest, stores the response and resumes the connection, and MHD's thread sends it. Guests never
- * run on the event-loop threads, so a slow guest never stalls other connections.
+ * Threading (`http_threading`, README "Threading"):
+ * - "connection" (default): MHD's listening thread only accepts; each connection then has a
+ *   thread of its own that parses its requests, answers built-ins, runs guests and sends the
+ *   responses. A slow guest holds only its own connection, which HTTP/1.1 serialises anyway.
+ * - "event-loop": MHD runs an epoll event loop on `http_threads` threads (MHD's thread pool),
+ *   which accept connections, parse requests, read bodies and answer built-ins (/health,
+ *   /ready, /metrics, 404/405/413). A request for a function is suspended
+ *   (MHD_suspend_connection) and queued to `wasm_workers` worker threads; the worker runs the
+ *   guest, stores the response and resumes the connection, and MHD's thread sends it.
+ * Either way guests never run on a thread that accepts or polls other connections.
  *
  * Routes and functions form a table that ap_http_swap replaces while serving (SIGHUP reload): a
  * request holds the table it was routed with until it completes, so none is dropped.
@@ -34,6 +38,7 @@ typedef enum {
     AP_HTTP_TLS,         /* certificate, key or CA unusable */
     AP_HTTP_LISTEN,      /* bind/listen failed */
     AP_HTTP_NOMEM,
+    AP_HTTP_BAD_SETTING, /* http_threading is neither "connection" nor "event-loop" */
 } ap_http_status;
 
 typedef struct ap_http ap_http;

@@ -1,5 +1,6 @@
-/* server.c — the listener of http.h: libmicrohttpd with internal epoll threads, suspend/resume
- * hand-off to wasm worker threads, route semantics of TARMAC.md §2.2–2.6, body limit (413),
+/* server.c — the listener of http.h: libmicrohttpd with a thread per connection (guests run on
+ * it) or, with http_threading "event-loop", internal epoll threads and a suspend/resume hand-off
+ * to wasm worker threads; route semantics of TARMAC.md §2.2–2.6, body limit (413),
  * connection timeout and header memory limit, TLS and mutual TLS (enforced here: MHD only asks
  * for the client certificate), the swappable route table, and the response a guest shapes
  * through context.c. */
@@ -29,6 +30,8 @@ typedef enum { REQ_NEW, REQ_BODY, REQ_RUNNING, REQ_DONE } req_state;
 /* A route table and the requests routed with it. */
 typedef struct table {
     ap_http_routes r;
+    bool *reads_request; /* per r.fns[i]: the module mentions `request` (read once, not per
+                            request: it is a search through the module's bytes) */
     atomic_long refs;
 } table;
 
@@ -42,6 +45,7 @@ typedef struct request {
     char *decoded;       /* path percent-decoded: what routes match (route parameters point in) */
     table *table;        /* held from routing to completion */
     ap_pool_fn *fn;
+    bool fn_reads_request;
     ap_router_match match;
     bool routed;     /* went through the middleware: Server header, metric */
     bool too_large;
@@ -63,8 +67,9 @@ struct ap_http {
     char address[80];
     char *tls_cert, *tls_key, *tls_ca;
     atomic_long inflight;  /* requests between the first call and completion */
-    atomic_long running;   /* queued or on a worker */
-    /* Worker queue. */
+    atomic_long running;   /* queued or running a guest */
+    bool event_loop;       /* http_threading "event-loop": epoll threads + workers */
+    /* Worker queue (event-loop threading only). */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     request *qhead, *qtail;
@@ -120,12 +125,15 @@ static enum MHD_Result send_text(request *rq, unsigned status, const char *text)
                       *text ? "text/plain; charset=utf-8" : NULL, false);
 }
 
-/* ---- Functions, on worker threads ---- */
+/* ---- Functions, on connection threads or worker threads ---- */
 
-static ap_pool_fn *find_fn(const table *t, const char *name)
+static ap_pool_fn *find_fn(const table *t, const char *name, bool *reads_request)
 {
     for (size_t i = 0; i < t->r.nfns; i++)
-        if (strcmp(ap_pool_fn_name(t->r.fns[i]), name) == 0) return t->r.fns[i];
+        if (strcmp(ap_pool_fn_name(t->r.fns[i]), name) == 0) {
+            *reads_request = t->reads_request[i];
+            return t->r.fns[i];
+        }
     return NULL;
 }
 
@@ -266,6 +274,29 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
 
 /* ---- Route tables ---- */
 
+/* A table for `routes`, with what each function reads looked up once. NULL on OOM. */
+static table *table_new(const ap_http_routes *routes)
+{
+    table *t = calloc(1, sizeof *t);
+    if (!t || !(t->reads_request = calloc(routes->nfns + 1, sizeof *t->reads_request))) {
+        free(t);
+        return NULL;
+    }
+    t->r = *routes;
+    /* Tarmac passes bodies of POST and PUT only; a function that may read the request (its
+     * module mentions the `request` namespace) gets every method's body (issue 9). */
+    for (size_t i = 0; i < routes->nfns; i++)
+        t->reads_request[i] = ap_pool_fn_mentions(routes->fns[i], "request");
+    return t;
+}
+
+static void table_free(table *t)
+{
+    if (!t) return;
+    free(t->reads_request);
+    free(t);
+}
+
 static table *table_acquire(ap_http *h)
 {
     pthread_mutex_lock(&h->tlock);
@@ -279,16 +310,15 @@ static void table_release(table *t) { atomic_fetch_sub(&t->refs, 1); }
 
 bool ap_http_swap(ap_http *h, const ap_http_routes *routes)
 {
-    table *t = calloc(1, sizeof *t);
+    table *t = table_new(routes);
     if (!t) return false;
-    t->r = *routes;
     pthread_mutex_lock(&h->tlock);
     table *old = h->current;
     h->current = t;
     pthread_mutex_unlock(&h->tlock);
     while (atomic_load(&old->refs) > 0)
         usleep(1000);
-    free(old);
+    table_free(old);
     return true;
 }
 
@@ -340,6 +370,18 @@ static bool client_cert_ok(ap_http *h, struct MHD_Connection *conn)
     return status == 0;
 }
 
+/* The response of a function request that ran: the guest's bytes, or the error text. */
+static enum MHD_Result send_result(request *rq)
+{
+    unsigned status = rq->status;
+    size_t len = rq->out.len;
+    if (status < 200 || status == 204 || status == 304) len = 0; /* no content allowed */
+    const char *ctype = rq->has_content_type ? NULL : ap_http_sniff(rq->out.data, len);
+    uint8_t *data = rq->out.data;
+    rq->out = (ap_buf){0};
+    return send_bytes(rq, status, data, len, ctype, true);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -386,10 +428,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->routed = true;
         rq->state = REQ_BODY;
         if (rq->match.kind == AP_HANDLER_WASM) {
-            rq->fn = find_fn(rq->table, rq->match.function);
-            /* Tarmac passes bodies of POST and PUT only; a function that may read the request
-             * (its module mentions the `request` namespace) gets every method's body. */
-            if (rq->fn && ap_pool_fn_mentions(rq->fn, "request")) rq->keep_body = true;
+            rq->fn = find_fn(rq->table, rq->match.function, &rq->fn_reads_request);
+            if (rq->fn && rq->fn_reads_request) rq->keep_body = true;
         }
         return MHD_YES;
     }
@@ -406,20 +446,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->state == REQ_BODY) {
         if (rq->too_large) return send_text(rq, 413, "request body too large\n");
         if (rq->match.kind != AP_HANDLER_WASM) return serve_builtin(h, rq);
+        if (!h->event_loop) {
+            /* Connection threading: this is the connection's own thread, not the one that
+             * accepts; the guest runs here and the response goes out right after. */
+            atomic_fetch_add(&h->running, 1);
+            run_function(h, rq);
+            atomic_fetch_sub(&h->running, 1);
+            rq->state = REQ_DONE;
+            return send_result(rq);
+        }
         rq->state = REQ_RUNNING;
         MHD_suspend_connection(conn);
         enqueue(h, rq);
         return MHD_YES;
     }
-    if (rq->state == REQ_DONE) {
-        unsigned status = rq->status;
-        size_t len = rq->out.len;
-        if (status < 200 || status == 204 || status == 304) len = 0; /* no content allowed */
-        const char *ctype = rq->has_content_type ? NULL : ap_http_sniff(rq->out.data, len);
-        uint8_t *data = rq->out.data;
-        rq->out = (ap_buf){0};
-        return send_bytes(rq, status, data, len, ctype, true);
-    }
+    if (rq->state == REQ_DONE) return send_result(rq);
     return MHD_YES;
 }
 
@@ -524,7 +565,7 @@ static void free_http(ap_http *h)
     free(h->tls_key);
     free(h->tls_ca);
     free(h->workers);
-    free(h->current);
+    table_free(h->current);
     pthread_mutex_destroy(&h->tlock);
     pthread_mutex_destroy(&h->qlock);
     pthread_cond_destroy(&h->qcond);
@@ -555,9 +596,16 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     pthread_mutex_init(&h->tlock, NULL);
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->qcond, NULL);
-    ap_http_status st = AP_HTTP_NOMEM;
-    if (!(h->current = calloc(1, sizeof *h->current))) goto fail;
-    h->current->r = cfg->routes;
+    ap_http_status st = AP_HTTP_BAD_SETTING;
+    if (strcmp(s->http_threading, "event-loop") == 0) {
+        h->event_loop = true;
+    } else if (strcmp(s->http_threading, "connection") != 0) {
+        ap_errbuf_set(e, "http_threading must be \"connection\" or \"event-loop\", not \"%s\"",
+                      s->http_threading);
+        goto fail;
+    }
+    st = AP_HTTP_NOMEM;
+    if (!(h->current = table_new(&cfg->routes))) goto fail;
     st = AP_HTTP_TLS;
     if (s->enable_tls) {
         ap_errbuf te;
@@ -579,21 +627,28 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
             goto fail;
         }
     }
-    size_t nworkers = s->wasm_workers > 0 ? (size_t)s->wasm_workers : (size_t)(2 * cpus());
-    unsigned threads = s->http_threads > 0 ? (unsigned)s->http_threads : (unsigned)cpus();
-    h->workers = calloc(nworkers, sizeof *h->workers);
-    st = AP_HTTP_NOMEM;
-    if (!h->workers) goto fail;
-    for (; h->nworkers < nworkers; h->nworkers++)
-        if (pthread_create(&h->workers[h->nworkers], NULL, worker_main, h) != 0) goto fail;
-
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    /* Connection threading (the default): MHD's listening thread accepts and gives each
+     * connection a thread of its own (poll(2) on its socket), which parses, runs the guest and
+     * sends. Event-loop threading: `http_threads` epoll threads and `wasm_workers` workers. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned threads = 0;
+    if (h->event_loop) {
+        size_t nworkers = s->wasm_workers > 0 ? (size_t)s->wasm_workers : (size_t)(2 * cpus());
+        threads = s->http_threads > 0 ? (unsigned)s->http_threads : (unsigned)cpus();
+        h->workers = calloc(nworkers, sizeof *h->workers);
+        st = AP_HTTP_NOMEM;
+        if (!h->workers) goto fail;
+        for (; h->nworkers < nworkers; h->nworkers++)
+            if (pthread_create(&h->workers[h->nworkers], NULL, worker_main, h) != 0) goto fail;
+        flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    }
     if (v6) flags |= MHD_USE_IPv6;
     if (s->enable_tls) flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
     size_t no = 0;
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (threads) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                          s->http_idle_timeout > 0 ? s->http_idle_timeout : 0,
                                          NULL};

@@ -5,6 +5,13 @@ add_test(NAME integration/server
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/server.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration/server PROPERTIES LABELS integration TIMEOUT 300)
+# The same checks with http_threading "event-loop" (epoll threads + wasm workers; the default
+# is a thread per connection).
+add_test(NAME integration/server_event_loop
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/server.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/server_event_loop PROPERTIES LABELS integration TIMEOUT 300
+  ENVIRONMENT APP_HTTP_THREADING=event-loop)
 
 # serve_features.sh: init retries/backoff, job exit codes, scheduled tasks, function-to-function
 # calls, guest WASI output in the log, SIGHUP reload under load, promtool.
