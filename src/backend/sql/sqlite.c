@@ -136,7 +136,9 @@ static ap_sql_status run(sqlite3 *db, ap_bytes sql, ap_sql_rows *rows, ap_errbuf
             ap_errbuf_set(e, "%s", sqlite3_errmsg(db));
             return status_of(rc);
         }
-        p = tail ? tail : end;
+        /* SQLite reads up to a NUL byte and leaves tail on it: the rest is ignored, as with the
+         * C string go-sqlite3 passes (found by fuzz-cap: "SELECT 1\0x" looped for ever here) */
+        p = tail && tail > p ? tail : end;
         if (!st) /* white space or a comment */
             continue;
         int ncols = sqlite3_column_count(st);

@@ -187,6 +187,22 @@ static void exec_errors(void **state)
     ap_buf_free(&q);
 }
 
+/* A NUL byte ends the SQL text, as for SQLite's C strings; it used to loop for ever (fuzz-cap) */
+static void nul_byte(void **state)
+{
+    harness *h = *state;
+    static const char q[] = "\x0a\x19SELECT 7 AS n;\0SELECT 8 x";
+    assert_int_equal(TCALL(h, "sql", "query", B(q)), AP_WAPC_HOST_OK);
+    ap_buf want = {0};
+    ap_pb_put_status(&want, 1, 200, "OK");
+    ap_pb_put_len(&want, 4, "n", 1);
+    ap_pb_put_len(&want, 5, "[{\"n\":7}]", 9);
+    assert_int_equal(h->resp.len, want.len);
+    assert_memory_equal(h->resp.data, want.data, want.len);
+    assert_int_equal(TCALL(h, "sql", "exec", B("\x0a\x03\0\0\0")), AP_WAPC_HOST_OK);
+    ap_buf_free(&want);
+}
+
 /* A back end like PostgreSQL: exec reports rows affected but never an insert id. */
 static ap_sql_status pg_query(ap_sql *d, ap_bytes s, ap_sql_rows *o, ap_errbuf *e)
 {
@@ -246,7 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exec_and_query), cmocka_unit_test(query_errors),
         cmocka_unit_test(exec_errors),    cmocka_unit_test(exec_206),
-        cmocka_unit_test(rows_builder),
+        cmocka_unit_test(rows_builder),   cmocka_unit_test(nul_byte),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
