@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ typedef struct table {
     ap_http_routes r;
     bool *reads_request; /* per r.fns[i]: the module mentions `request` (read once, not per
                             request: it is a search through the module's bytes) */
+    char **labels;       /* per r.fns[i]: "NAME:handler", its wasm_functions metric label */
     atomic_long refs;
 } table;
 
@@ -46,6 +48,7 @@ typedef struct request {
     table *table;        /* held from routing to completion */
     ap_pool_fn *fn;
     bool fn_reads_request;
+    const char *fn_label; /* the table's "NAME:handler" for fn */
     ap_router_match match;
     bool routed;     /* went through the middleware: Server header, metric */
     bool too_large;
@@ -87,6 +90,28 @@ static long long now_ns(void)
 
 /* ---- Responses ---- */
 
+/* The Date header (IMF-fixdate, as Go's net/http sends it), formatted once a second per thread.
+ * libmicrohttpd's own (turned off with MHD_USE_SUPPRESS_DATE_NO_CLOCK) calls gmtime_r for every
+ * response, and glibc's gmtime_r takes the process-wide time-zone lock each time. */
+static const char *http_date(void)
+{
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static _Thread_local time_t at = -1;
+    static _Thread_local char text[64];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != at) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(text, sizeof text, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
+                 days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        at = ts.tv_sec;
+    }
+    return text;
+}
+
 static enum MHD_Result send_bytes(request *rq, unsigned status, const void *data, size_t len,
                                   const char *ctype, bool owned)
 {
@@ -101,12 +126,15 @@ static enum MHD_Result send_bytes(request *rq, unsigned status, const void *data
     }
     if (!resp) return MHD_NO;
     if (rq->routed) MHD_add_response_header(resp, "Server", "tarmac");
+    bool dated = false;
     for (size_t i = 0; i < rq->headers.len;) {
         const char *name = (const char *)rq->headers.data + i;
         const char *value = name + strlen(name) + 1;
         MHD_add_response_header(resp, name, value);
+        dated |= strcasecmp(name, "Date") == 0;
         i += strlen(name) + strlen(value) + 2;
     }
+    if (!dated) MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, http_date());
     if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (status == 404 || status == 405) {
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -127,11 +155,12 @@ static enum MHD_Result send_text(request *rq, unsigned status, const char *text)
 
 /* ---- Functions, on connection threads or worker threads ---- */
 
-static ap_pool_fn *find_fn(const table *t, const char *name, bool *reads_request)
+static ap_pool_fn *find_fn(const table *t, request *rq)
 {
     for (size_t i = 0; i < t->r.nfns; i++)
-        if (strcmp(ap_pool_fn_name(t->r.fns[i]), name) == 0) {
-            *reads_request = t->reads_request[i];
+        if (strcmp(ap_pool_fn_name(t->r.fns[i]), rq->match.function) == 0) {
+            rq->fn_reads_request = t->reads_request[i];
+            rq->fn_label = t->labels[i];
             return t->r.fns[i];
         }
     return NULL;
@@ -151,8 +180,12 @@ static unsigned response_status(ap_pool_fn_status st, unsigned chosen)
 static void run_function(ap_http *h, request *rq)
 {
     const char *name = rq->match.function;
-    char route[300];
-    snprintf(route, sizeof route, "%s:handler", name);
+    char buf[300];
+    const char *route = rq->fn_label;
+    if (!route) {
+        snprintf(buf, sizeof buf, "%s:handler", name);
+        route = buf;
+    }
     long long t0 = now_ns();
     ap_pool_fn *fn = rq->fn;
     ap_errbuf e;
@@ -274,27 +307,40 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
 
 /* ---- Route tables ---- */
 
-/* A table for `routes`, with what each function reads looked up once. NULL on OOM. */
-static table *table_new(const ap_http_routes *routes)
-{
-    table *t = calloc(1, sizeof *t);
-    if (!t || !(t->reads_request = calloc(routes->nfns + 1, sizeof *t->reads_request))) {
-        free(t);
-        return NULL;
-    }
-    t->r = *routes;
-    /* Tarmac passes bodies of POST and PUT only; a function that may read the request (its
-     * module mentions the `request` namespace) gets every method's body (issue 9). */
-    for (size_t i = 0; i < routes->nfns; i++)
-        t->reads_request[i] = ap_pool_fn_mentions(routes->fns[i], "request");
-    return t;
-}
-
 static void table_free(table *t)
 {
     if (!t) return;
+    for (size_t i = 0; t->labels && i < t->r.nfns; i++)
+        free(t->labels[i]);
+    free(t->labels);
     free(t->reads_request);
     free(t);
+}
+
+/* A table for `routes`, with what each function reads and its metric label made once. NULL on
+ * OOM. */
+static table *table_new(const ap_http_routes *routes)
+{
+    table *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->r = *routes;
+    if (!(t->reads_request = calloc(routes->nfns + 1, sizeof *t->reads_request)) ||
+        !(t->labels = calloc(routes->nfns + 1, sizeof *t->labels))) {
+        table_free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < routes->nfns; i++) {
+        /* Tarmac passes bodies of POST and PUT only; a function that may read the request (its
+         * module mentions the `request` namespace) gets every method's body (issue 9). */
+        t->reads_request[i] = ap_pool_fn_mentions(routes->fns[i], "request");
+        const char *name = ap_pool_fn_name(routes->fns[i]);
+        if (!(t->labels[i] = malloc(strlen(name) + sizeof ":handler"))) {
+            table_free(t);
+            return NULL;
+        }
+        strcpy(stpcpy(t->labels[i], name), ":handler");
+    }
+    return t;
 }
 
 static table *table_acquire(ap_http *h)
@@ -428,7 +474,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->routed = true;
         rq->state = REQ_BODY;
         if (rq->match.kind == AP_HANDLER_WASM) {
-            rq->fn = find_fn(rq->table, rq->match.function, &rq->fn_reads_request);
+            rq->fn = find_fn(rq->table, rq);
             if (rq->fn && rq->fn_reads_request) rq->keep_body = true;
         }
         return MHD_YES;
@@ -643,6 +689,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
             if (pthread_create(&h->workers[h->nworkers], NULL, worker_main, h) != 0) goto fail;
         flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     }
+    flags |= MHD_USE_SUPPRESS_DATE_NO_CLOCK; /* send_bytes adds http_date() */
     if (v6) flags |= MHD_USE_IPv6;
     if (s->enable_tls) flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
