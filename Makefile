@@ -15,7 +15,7 @@ SPECTEST ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 
-.PHONY: deps bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine all test unit spectest asan asan-build check-ci clean
+.PHONY: deps bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine fuzz-cap fuzz-http all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -80,7 +80,19 @@ fuzz-config: $(FUZZ_BUILD)/build.ninja
 	    -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 	    $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t || exit 1; done
 
-fuzz: fuzz-engine fuzz-config
+# The capability callbacks' payload decoding (fuzz_cap.c: every callback, protobuf and JSON, on
+# the in-memory KV and SQLite, httpclient stopped before the network) and the HTTP layer's own
+# request handling (fuzz_http.c: router, tarmac:request/response host calls, sniffing; no
+# sockets), FUZZ_TIME seconds each, seeded from tests/fuzz/corpus/<target>/ (tests/fuzz/seeds.py).
+fuzz-cap fuzz-http: $(FUZZ_BUILD)/build.ninja
+	@ninja -C $(FUZZ_BUILD) $@
+	@mkdir -p $(FUZZ_BUILD)/corpus-$(@:fuzz-%=%)
+	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/$@ -max_total_time=$(FUZZ_TIME) \
+	  -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus-$(@:fuzz-%=%) tests/fuzz/corpus/$(@:fuzz-%=%)
+
+# Every target above in turn: FUZZ_TIME=600 is the 10-minute run of the README.
+fuzz: fuzz-engine fuzz-config fuzz-cap fuzz-http
 
 # 60 s of wrk on the hello example (SOAK_TIME seconds; tests/soak.sh): zero non-2xx and socket
 # errors, RSS after the run within 10% of RSS after a warm-up.
