@@ -14,6 +14,8 @@ SPECTEST ?=
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
+# libFuzzer's per-input limit: generous, as the shared 2-vCPU VM can stall a process for seconds
+FUZZ_TIMEOUT ?= 30
 
 .PHONY: deps bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine fuzz-cap fuzz-http all test unit spectest asan asan-build check-ci clean
 
@@ -66,7 +68,7 @@ fuzz-engine: $(FUZZ_BUILD)/build.ninja spectest
 	@mkdir -p $(FUZZ_BUILD)/corpus-engine $(FUZZ_BUILD)/seeds-engine
 	@find $(BUILD)/spectest -name '*.wasm' -size -64k -exec cp {} $(FUZZ_BUILD)/seeds-engine/ \; 2>/dev/null || true
 	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/fuzz-engine -max_total_time=$(FUZZ_TIME) \
-	  -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+	  -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-engine $(FUZZ_BUILD)/seeds-engine
 
 # The config parsers (tests/fuzz/fuzz_{tarmac,settings}.c), FUZZ_TIME seconds each, seeded from
@@ -77,7 +79,7 @@ fuzz-config: $(FUZZ_BUILD)/build.ninja
 	  if [ $$t = tarmac ]; then find examples tests -name '*.json' -size -64k \
 	    -exec cp {} $(FUZZ_BUILD)/corpus-$$t/ \; 2>/dev/null; fi; \
 	  ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_TIME) \
-	    -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	    -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 	    $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t || exit 1; done
 
 # The capability callbacks' payload decoding (fuzz_cap.c: every callback, protobuf and JSON, on
@@ -88,7 +90,7 @@ fuzz-cap fuzz-http: $(FUZZ_BUILD)/build.ninja
 	@ninja -C $(FUZZ_BUILD) $@
 	@mkdir -p $(FUZZ_BUILD)/corpus-$(@:fuzz-%=%)
 	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/$@ -max_total_time=$(FUZZ_TIME) \
-	  -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	  -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-$(@:fuzz-%=%) tests/fuzz/corpus/$(@:fuzz-%=%)
 
 # Every target above in turn: FUZZ_TIME=600 is the 10-minute run of the README.
