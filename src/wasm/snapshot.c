@@ -7,8 +7,9 @@
  *   - "written" (Linux ≥ 6.7, dirty.h): the range is write-protected through a userfaultfd in
  *     asynchronous mode, so the kernel marks each page the guest (or the host, or a system call)
  *     writes; one PAGEMAP_SCAN lists them, they are copied back from a read-only view of the
- *     file (or zeroed, where the snapshot's page was zero) and protected again. Pages only read
- *     stay mapped, so the next invocation does not fault them in again.
+ *     file (or zeroed, where the snapshot's page was zero) and protected again, except hot pages
+ *     (HOT_MAX below). Pages only read stay mapped, so the next invocation does not fault them
+ *     in again.
  *   - "madvise", where userfaultfd or PAGEMAP_SCAN is refused (older kernel, seccomp,
  *     vm.unprivileged_userfaultfd) or APRON_SNAPSHOT_RESET=madvise: one madvise(MADV_DONTNEED)
  *     over the range drops the private copies (the kernel walks only the populated page tables),
@@ -18,8 +19,8 @@
  * the interpreter relies on the fault. Where memfd_create is refused, a heap copy is memcpy'd
  * back instead ("copy": correct, slower).
  *
- * Measured by bench/reset.c on 1 MiB, 4 dirty pages (README, Performance): see docs/isolation.md
- * for the figures of both methods and of the HTTP throughput they give.
+ * bench/reset.c measures both methods side by side; the figures, and the HTTP throughput each
+ * gives, are in the README (Performance → Isolation and limits).
  *
  * Globals and tables defined by the module are copied back, and element/data segments dropped
  * since the snapshot come back. State the instance shares with others (an imported memory, table
