@@ -3,8 +3,9 @@
 # present): builds the wat guests of tests/guests/wat/http_*.wat with wat2wasm, starts
 # `build/apron serve --listen 127.0.0.1:0`, reads the port from its "listening on" line and checks
 # TARMAC.md §2.2–2.7 behaviour with curl: echo, 404, 405, OPTIONS, 413, /health, /ready, /metrics,
-# a trapping guest (500, the server survives), a guest error, graceful shutdown (exit 0, in-flight
-# request finished), start-up errors. Ends with `N passed, N failed, N skipped`.
+# a trapping guest (500, the server survives), a guest error, a slow guest not stalling other
+# connections, graceful shutdown (exit 0, in-flight request finished), start-up errors. Ends with
+# `N passed, N failed, N skipped`.
 #
 # usage: tests/integration/server.sh [BUILD_DIR]
 set -u
@@ -127,6 +128,16 @@ else
     skipped "promtool check metrics" "promtool not installed"
 fi
 
+# A slow guest holds only its own connection (issue 4: guests never run on the thread that
+# accepts): another connection is answered while it runs.
+curl -s -o /dev/null -d "$(head -c 150 /dev/zero | tr '\0' x)" "$base/spin" &
+cpid=$!
+sleep 0.2
+code=$(curl -s -m 1 -o /dev/null -w '%{http_code}' -d hi "$base/echo")
+if [ "$code" = 200 ] && kill -0 "$cpid" 2>/dev/null; then ok "a slow guest does not stall other connections"
+else bad "a slow guest does not stall other connections" "echo status $code"; fi
+wait "$cpid"
+
 # Graceful shutdown: a slow request in flight finishes, new connections are refused, exit 0.
 curl -s -o "$tmp/spin" -w '%{http_code}' -d "$(head -c 40 /dev/zero | tr '\0' x)" "$base/spin" >"$tmp/spincode" &
 cpid=$!
@@ -172,6 +183,8 @@ APP_ENABLE_TLS=false "$apron" serve --listen pandasdonotbelonghere --functions "
 [ $? -ne 0 ] && ok "bad listen address fails start-up" || bad "bad listen address"
 APP_ENABLE_TLS=true APP_CERT_FILE=$tmp/nope.crt "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json" >"$tmp/out" 2>&1
 [ $? -ne 0 ] && grep -qF 'unable to configure HTTPS server with certificate and key' "$tmp/out" && ok "missing TLS certificate fails start-up" || bad "missing TLS certificate" "$(cat "$tmp/out")"
+APP_HTTP_THREADING=threads "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json" >"$tmp/out" 2>&1
+[ $? -ne 0 ] && grep -qF 'http_threading must be' "$tmp/out" && ok "unknown http_threading fails start-up" || bad "unknown http_threading" "$(cat "$tmp/out")"
 
 # HTTPS with a self-signed certificate.
 if command -v openssl >/dev/null; then
