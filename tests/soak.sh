@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tests/soak.sh — `make soak`: the hello example (build/examples/hello.wasm) under wrk at full load
-# for SECONDS (default 60), once per isolation mode (/pool and /request: docs/isolation.md).
+# for SECONDS (default 60), once per isolation mode (/pool and /request: docs/isolation.md), then
+# a kv function (examples/reverse.wasm: a kvstore get per request and a set per new word, on the
+# embedded LMDB store) the same way.
 # Passes when wrk reports no non-2xx response and no socket error, and the server's RSS after the
 # run is within 10% of its RSS after a 5 s warm-up. Prints requests per second per mode and their
 # ratio (issue 7's target: request ≥ 0.8 × pool).
@@ -12,6 +14,7 @@ build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 secs=${2:-60}
 hello=$build/examples/hello.wasm
+reverse=$build/examples/reverse.wasm
 for tool in wrk curl; do
     command -v $tool >/dev/null || { echo "soak: $tool not installed (Debian: apt-get install $tool)"; exit 1; }
 done
@@ -23,11 +26,20 @@ trap '[ -n "$pid" ] && kill -KILL $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 cat >"$tmp/tarmac.json" <<JSON
 {"services": {"soak": {"name": "soak",
   "functions": {"pool": {"filepath": "$hello", "isolation": "pool"},
-                "request": {"filepath": "$hello", "isolation": "request"}},
+                "request": {"filepath": "$hello", "isolation": "request"},
+                "kv": {"filepath": "$reverse"}},
   "routes": [{"type": "http", "path": "/pool", "methods": ["GET", "POST"], "function": "pool"},
-             {"type": "http", "path": "/request", "methods": ["GET", "POST"], "function": "request"}]}}}
+             {"type": "http", "path": "/request", "methods": ["GET", "POST"], "function": "request"},
+             {"type": "http", "path": "/kv", "methods": ["POST"], "function": "kv"}]}}}
 JSON
-env APP_ENABLE_TLS=false "$build/apron" serve --listen 127.0.0.1:0 \
+# POSTs of 2,000 different words to /kv: misses store, hits read
+cat >"$tmp/kv.lua" <<'LUA'
+request = function()
+  return wrk.format("POST", "/kv", nil, "word" .. math.random(1, 2000))
+end
+LUA
+env APP_ENABLE_TLS=false APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=lmdb \
+    APP_BOLTDB_FILENAME="$tmp/kv.db" "$build/apron" serve --listen 127.0.0.1:0 \
     --functions "$tmp/tarmac.json" >"$tmp/log" 2>&1 &
 pid=$!
 base=
@@ -45,10 +57,12 @@ threads=$(nproc)
 conns=$((threads * 16))
 status=0
 declare -A rps
-for mode in pool request; do
-    wrk -t"$threads" -c"$conns" -d5s "$base/$mode" >/dev/null 2>&1
+for mode in pool request kv; do
+    script=()
+    [ $mode = kv ] && script=(-s "$tmp/kv.lua")
+    wrk -t"$threads" -c"$conns" -d5s "${script[@]}" "$base/$mode" >/dev/null 2>&1
     before=$(rss)
-    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$base/$mode" >"$tmp/wrk-$mode" 2>&1
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "${script[@]}" "$base/$mode" >"$tmp/wrk-$mode" 2>&1
     after=$(rss)
     rps[$mode]=$(awk '/^Requests\/sec/ {print $2}' "$tmp/wrk-$mode")
     total=$(awk '/requests in/ {print $1}' "$tmp/wrk-$mode")
