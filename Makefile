@@ -5,6 +5,7 @@
 #   make spectest   build, spec suite only (SPECTEST="i32 address" runs just those scripts)
 #   make asan       the same tests in build-asan/, with AddressSanitizer + UBSan
 #   make check-ci   what CI runs after installing packages: -Werror build, test, asan
+#   make fuzz       every libFuzzer target in build-fuzz/ (clang), FUZZ_TIME seconds each
 #   make bench      engine workloads (shared bench/engines) under build/apron wasm, with peers
 # CMAKE_ARGS are passed when a build folder is first configured.
 BUILD ?= build
