@@ -6,7 +6,8 @@
 # The glob picks up new tests on the next build: nothing to register by hand.
 #
 # Spec tests: build/spectest-runner runs one wast2json script through the public engine API;
-# tests/spec/run.sh drives it over the whole suite (`make spectest`, CTest label `spec`).
+# tests/spec/run.sh drives it over the whole suite (`make spectest`, CTest label `spec`), and
+# tests/wast/run.sh over the project's own scripts in tests/wast (CTest `engine/wast`, label `unit`).
 
 find_package(PkgConfig QUIET)
 if(PkgConfig_FOUND)
@@ -64,6 +65,11 @@ add_test(NAME spectest
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/run.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(spectest PROPERTIES LABELS spec TIMEOUT 1800)
+# The project's own engine scripts (tests/wast/*.wast), with the same runner; label `unit`.
+add_test(NAME engine/wast
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/wast/run.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(engine/wast PROPERTIES LABELS unit TIMEOUT 300)
 
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/guests/guests.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/integration.cmake)

@@ -75,6 +75,7 @@ typedef struct {
     bool last_imm;         /* it was an immediate form */
     bool last_dest_in_a;   /* its result field is a (else c) */
     wa_irop last_dest_op;
+    uint32_t barrier;      /* code index of the latest label: fusions look no further back */
     wa_status st;          /* first error */
 } cc;
 
@@ -548,6 +549,46 @@ static bool fits_imm(uint8_t t, uint64_t k)
     return t == WA_I32 || (int64_t)k == (int64_t)(int32_t)k;
 }
 
+/* The float operation computing k op x for a constant k on the left, or 0. */
+static wa_irop kleft_of(uint16_t ir)
+{
+    switch (ir) {
+    case IR_F32_SUB: return IR_F32_SUB_KL;
+    case IR_F32_DIV: return IR_F32_DIV_KL;
+    case IR_F64_SUB: return IR_F64_SUB_KL;
+    case IR_F64_DIV: return IR_F64_DIV_KL;
+    }
+    return 0;
+}
+
+/* a + x*y, x*y + a or a - x*y, where the product was computed by the instruction just before into
+ * the temporary consumed here: that multiply becomes a MULADD/MULSUB (c = a +/- b*d). */
+static bool fuse_muladd(cc *c, uint16_t ir, const sv *a, const sv *b, uint8_t tr)
+{
+    bool add = ir == IR_F32_ADD || ir == IR_F64_ADD;
+    if (!add && ir != IR_F32_SUB && ir != IR_F64_SUB) return false;
+    bool f64 = ir == IR_F64_ADD || ir == IR_F64_SUB;
+    if (!reachable(c) || c->last_dest < 0 || c->last_dest != (int32_t)c->ncode - 1 ||
+        c->last_dest_in_a || c->last_dest_op != (f64 ? IR_F64_MUL : IR_F32_MUL))
+        return false;
+    wa_instr *p = &c->code[c->last_dest];
+    const sv *other;
+    if (b->slot == b->home && p->c == b->slot && a->slot != CONST_SLOT) other = a;
+    else if (add && a->slot == a->home && p->c == a->slot && b->slot != CONST_SLOT) other = b;
+    else return false;
+    if (!push(c, tr)) return false;
+    wa_irop op = f64 ? (add ? IR_F64_MULADD : IR_F64_MULSUB) : (add ? IR_F32_MULADD : IR_F32_MULSUB);
+    uint32_t x = p->a, y = p->b;
+    p->h = c->h[op];
+    p->a = other->slot;
+    p->b = x;
+    p->d = y;
+    p->c = c->stk[c->nstk - 1].home;
+    c->last_dest_op = op;
+    c->last_imm = false;
+    return true;
+}
+
 static bool do_numeric(cc *c, uint32_t code)
 {
     const numinfo *ni = &num_table[code];
@@ -593,6 +634,7 @@ static bool do_numeric(cc *c, uint32_t code)
                 return true;
             }
         }
+        if (fuse_muladd(c, ir, &a, &b, ni->tr)) return true;
         /* A float constant: operand order first (only where swapping is exact: not min/max,
          * whose -0 and NaN results depend on the order), then the constant form. */
         if (!imm && a.slot == CONST_SLOT && b.slot != CONST_SLOT && operands_swapped[ir] &&
@@ -601,6 +643,15 @@ static bool do_numeric(cc *c, uint32_t code)
             a = b;
             b = t;
             ir = operands_swapped[ir];
+        }
+        if (!imm && a.slot == CONST_SLOT && b.slot != CONST_SLOT && kleft_of(ir)) {
+            if (!push(c, ni->tr)) return false;
+            wa_instr *in = emit_producer(c, kleft_of(ir), true);
+            in->a = c->stk[c->nstk - 1].home;
+            in->b = b.slot;
+            in->k = ni->t1 == WA_F32 ? (uint32_t)a.k : a.k;
+            c->last_imm = false;
+            return true;
         }
         if (!imm && kimm_of[ir] && a.slot != CONST_SLOT && b.slot == CONST_SLOT) {
             if (!push(c, ni->tr)) return false;
@@ -702,11 +753,57 @@ static bool do_load(cc *c, wa_irop op, uint32_t nat, uint8_t t)
     return true;
 }
 
+/* A float store of m +/- x*y back to the address m was loaded from (y[i] += a * x[i]): the last two
+ * instructions are either MUL x,y -> p; ADD_M p,[addr+off] or LOAD [addr+off] -> m; MULADD/MULSUB
+ * m,x,y. Both become one read-modify-write (irops.def _MS). The temporaries in between are dead
+ * once stored, and no label lies between the two. */
+static bool fuse_store_back(cc *c, wa_irop store, const sv *addr, const sv *val, uint32_t off)
+{
+    uint32_t n = c->ncode;
+    if (store != IR_I64_STORE && store != IR_I32_STORE) return false;
+    if (!reachable(c) || n < 2 || n - 2 < c->barrier || c->last_dest != (int32_t)n - 1 ||
+        c->last_dest_in_a || val->slot != val->home || addr->slot == CONST_SLOT)
+        return false;
+    bool f64 = store == IR_I64_STORE;
+    wa_instr *last = &c->code[n - 1], *prev = &c->code[n - 2];
+    if (last->c != val->slot || last->a < c->nlocal_slots) return false;
+    wa_irop op;
+    uint32_t x, y;
+    if (c->last_dest_op == (f64 ? IR_F64_ADD_M : IR_F32_ADD_M)) {
+        if (prev->h != c->h[f64 ? IR_F64_MUL : IR_F32_MUL] || prev->c != last->a ||
+            last->b != addr->slot || last->d != off)
+            return false;
+        op = f64 ? IR_F64_MULADD_MS : IR_F32_MULADD_MS;
+        x = prev->a, y = prev->b;
+    } else if (c->last_dest_op == (f64 ? IR_F64_MULADD : IR_F32_MULADD) ||
+               c->last_dest_op == (f64 ? IR_F64_MULSUB : IR_F32_MULSUB)) {
+        if (prev->h != c->h[f64 ? IR_I64_LOAD : IR_I32_LOAD] || prev->c != last->a ||
+            prev->d != 0 || prev->a != addr->slot || prev->b != off)
+            return false;
+        bool add = c->last_dest_op == IR_F64_MULADD || c->last_dest_op == IR_F32_MULADD;
+        op = f64 ? (add ? IR_F64_MULADD_MS : IR_F64_MULSUB_MS)
+                 : (add ? IR_F32_MULADD_MS : IR_F32_MULSUB_MS);
+        x = last->b, y = last->d;
+    } else {
+        return false;
+    }
+    memset(prev, 0, sizeof *prev);
+    prev->h = c->h[op];
+    prev->a = addr->slot;
+    prev->b = x;
+    prev->c = off;
+    prev->d = y;
+    c->ncode = n - 1;
+    c->last_dest = -1;
+    return true;
+}
+
 static bool do_store(cc *c, wa_irop op, uint32_t nat, uint8_t t)
 {
     uint32_t off;
     sv addr, val;
     if (!read_memarg(c, nat, &off) || !pop(c, t, &val) || !pop(c, WA_I32, &addr)) return false;
+    if ((t == WA_F32 || t == WA_F64) && fuse_store_back(c, op, &addr, &val, off)) return true;
     wa_instr *in = fold_address_add(c, &addr);
     if (in) in->h = c->h[op];
     else (in = emit(c, op))->a = addr.slot;
@@ -889,6 +986,7 @@ static bool do_end(cc *c)
     for (uint32_t i = 0; i < nr; i++)
         if (!push(c, rt[i])) return false;
     c->last_dest = -1;
+    c->barrier = c->ncode;
     return true;
 }
 
@@ -1118,6 +1216,7 @@ static bool do_block(cc *c, uint8_t op)
     for (uint32_t i = 0; i < np; i++)
         if (!push(c, p[i])) return false;
     c->last_dest = -1;
+    c->barrier = c->ncode;
     return true;
 }
 
@@ -1140,6 +1239,7 @@ static bool do_else(cc *c)
     for (uint32_t i = 0; i < f->nparams; i++)
         if (!push(c, f->params[i])) return false;
     c->last_dest = -1;
+    c->barrier = c->ncode;
     return true;
 }
 

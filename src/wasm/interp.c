@@ -719,6 +719,48 @@ L_I64_REM_U: {
     MOP(F64_MUL, double, f64, x * y)
     MOP(F64_DIV, double, f64, x / y)
 
+/* Constant left operand: result a, operand b, constant k. */
+#define FKL(NAME, T, F, EXPR)                                                                      \
+    L_##NAME##_KL : {                                                                              \
+        T x, y = S(ip->b).F;                                                                       \
+        memcpy(&x, &ip->k, sizeof x);                                                              \
+        S(ip->a).F = (EXPR);                                                                       \
+        NEXT();                                                                                    \
+    }
+    FKL(F32_SUB, float, f32, x - y)
+    FKL(F32_DIV, float, f32, x / y)
+    FKL(F64_SUB, double, f64, x - y)
+    FKL(F64_DIV, double, f64, x / y)
+
+/* c = a +/- b*d: the product is rounded before the add (interp.c is built with
+ * -ffp-contract=off, so no FMA is formed). */
+#define MULACC(NAME, T, F, OPR)                                                                    \
+    L_##NAME : {                                                                                   \
+        T p = S(ip->b).F * S(ip->d).F;                                                             \
+        S(ip->c).F = S(ip->a).F OPR p;                                                             \
+        NEXT();                                                                                    \
+    }
+    MULACC(F32_MULADD, float, f32, +)
+    MULACC(F32_MULSUB, float, f32, -)
+    MULACC(F64_MULADD, double, f64, +)
+    MULACC(F64_MULSUB, double, f64, -)
+
+/* mem[a + c] = mem[a + c] +/- b*d. */
+#define MULACC_MS(NAME, T, F, OPR)                                                                 \
+    L_##NAME##_MS : {                                                                              \
+        uint64_t ea = (uint64_t)S(ip->a).i32 + ip->c;                                              \
+        MEM_CHECK(sizeof(T));                                                                      \
+        T m, p = S(ip->b).F * S(ip->d).F;                                                          \
+        memcpy(&m, mem + ea, sizeof m);                                                            \
+        m = m OPR p;                                                                               \
+        memcpy(mem + ea, &m, sizeof m);                                                            \
+        NEXT();                                                                                    \
+    }
+    MULACC_MS(F32_MULADD, float, f32, +)
+    MULACC_MS(F32_MULSUB, float, f32, -)
+    MULACC_MS(F64_MULADD, double, f64, +)
+    MULACC_MS(F64_MULSUB, double, f64, -)
+
 /* Trapping truncation: NaN is an invalid conversion, out of range an overflow. */
 #define TRUNC(NAME, FT, F, IT, lo_ok, hi_ok)                                                       \
     L_##NAME : {                                                                                   \

@@ -21,7 +21,7 @@ build=${1:-build}
 shift $(($# > 0 ? 1 : 0))
 case $build in /*) ;; *) build=$root/$build ;; esac
 runner=$build/spectest-runner
-out=$build/spectest
+out=${APRON_SPECTEST_OUT:-$build/spectest}
 suite=${APRON_SPECTEST_DIR:-${APRON_SHARED:-../shared}/wasm-testsuite}
 case $suite in /*) ;; *) suite=$root/$suite ;; esac
 timeout_s=${APRON_SPECTEST_TIMEOUT:-300}

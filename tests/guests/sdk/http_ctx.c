@@ -1,4 +1,4 @@
-/* http_ctx.c — test guest for the HTTP request context (issue 9), routed as /ctx/*rest:
+/* http_ctx.c — test guest for the HTTP request context (issue 9), routed as /ctx/ followed by *rest:
  *   /ctx/echo      body: method, path, query, remote address, X-One's first value, all headers
  *                  (JSON), route parameter "rest", and the payload; answers two X-Rep headers
  *   /ctx/status/N  sets status N (SDK int; invalid ones fail in the host → the guest fails)
