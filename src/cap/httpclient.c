@@ -3,7 +3,10 @@
  * no connection reuse, User-Agent Go-http-client/1.1 and transparent gzip unless the caller sets
  * them, HTTP/1.1 when `insecure`. The response body is read up to
  * http_client_max_response_body_size and silently truncated beyond it; header names come back
- * lower-cased (all values in protobuf, the first in JSON).
+ * lower-cased (all values in protobuf, the first in JSON). A transfer that fails after the final
+ * response's head arrived is Go's body read error (500 "Unexpected error reading HTTP response
+ * body - …", keeping the code, headers and the bytes read); before it, Go's client.Do error
+ * (500 "Unable to execute HTTP request - …", nothing kept).
  *
  * Beyond Tarmac: a function with `allowed_hosts` in tarmac.json may only reach those hosts
  * ("api.example.com", "api.example.com:8443", "*.example.com"); redirects are then followed
@@ -95,6 +98,11 @@ typedef struct {
     ap_buf body;
     size_t max;
     bool truncated;
+    bool follow;      /* curl follows redirects itself (no allowed_hosts) */
+    int head_status;  /* of the head being read */
+    bool head_location;
+    bool got_head;    /* the head of the final response arrived: the body is being read */
+    bool got_response; /* a response was received (code, headers and body are reported) */
     char **names, **values; /* lower-cased names, in arrival order */
     size_t nh, caph;
 } http_resp;
@@ -134,12 +142,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *user)
     size_t len = size * n;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) { /* a new response (redirect, 100) */
         resp_clear_headers(r);
+        const char *sp = memchr(p, ' ', len);
+        r->head_status = sp && (size_t)(p + len - sp) > 3 ? atoi(sp + 1) : 0;
+        r->head_location = false;
+        r->got_head = false;
+        return len;
+    }
+    if (len >= 1 && len <= 2 && (p[0] == '\r' || p[0] == '\n')) { /* the end of a head */
+        bool followed = r->follow && r->head_location && r->head_status / 100 == 3;
+        r->got_head = r->head_status >= 200 && !followed;
         return len;
     }
     char *colon = memchr(p, ':', len);
     if (!colon)
         return len;
     size_t nl = (size_t)(colon - p);
+    if (nl == 8 && strncasecmp(p, "location", 8) == 0)
+        r->head_location = true;
     const char *v = colon + 1, *end = p + len;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
@@ -408,6 +427,7 @@ static void perform(ap_cap *c, http_req *r, const char *function, cap_status *st
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body.len ? (const char *)r->body.ptr : "");
     }
     resp->max = (size_t)c->http_max_body;
+    resp->follow = !restricted;
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -415,6 +435,7 @@ static void perform(ap_cap *c, http_req *r, const char *function, cap_status *st
     CURLcode rc;
     for (int hops = 0;; hops++) {
         resp->truncated = false;
+        resp->got_head = false;
         ap_buf_reset(&resp->body);
         rc = curl_easy_perform(h);
         if (rc == CURLE_WRITE_ERROR && resp->truncated)
@@ -450,13 +471,20 @@ static void perform(ap_cap *c, http_req *r, const char *function, cap_status *st
             snprintf(method, sizeof method, "GET");
         }
     }
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK && !resp->got_head) {
         cap_status_set(st, 500, "Unable to execute HTTP request - %s %s: %s", method, url,
                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
         resp_clear_headers(resp);
         ap_buf_reset(&resp->body);
     } else {
+        /* After a failure here Go's client.Do had returned the response and reading its body
+         * failed (cut short, the timeout, a bad gzip stream): Tarmac keeps the code, the
+         * headers and what was read. */
+        if (rc != CURLE_OK)
+            cap_status_set(st, 500, "Unexpected error reading HTTP response body - %s",
+                           errbuf[0] ? errbuf : curl_easy_strerror(rc));
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+        resp->got_response = true;
         if (!own_encoding) {
             /* Go hides a body it decompressed: no content-encoding, no content-length */
             bool gz = false;
@@ -586,7 +614,7 @@ ap_wapc_host_status cap_http_call(ap_cap *c, const ap_wapc_call *call, ap_buf *r
             r.body = (ap_bytes){body.data, body.len};
             perform(c, &r, function, &st, &resp, &code);
         }
-        ok = encode_json(response, &st, code, &resp, st.code == 200);
+        ok = encode_json(response, &st, code, &resp, resp.got_response);
         ap_buf_free(&body);
         json_decref(root);
     }
