@@ -1,5 +1,6 @@
 /* test_tarmac.c — unit tests of src/config/tarmac.c: the parser cases of TARMAC.md §8.2 (19–21),
- * relative filepaths, and apron's reports naming file and JSON path for every problem. */
+ * relative filepaths, apron's per-function limits and isolation keys, and apron's reports naming
+ * file and JSON path for every problem. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +134,79 @@ static void rejects_apron_cases(void **state)
     expect_problem("[]", "t.json: $: the file must hold a JSON object, not an array");
 }
 
+/* apron's limits and isolation (docs/isolation.md): kept where given, 0 and DEFAULT where not (the
+ * server's settings decide later); keys match case-insensitively like Tarmac's, null is absent. */
+static void parses_limits_and_isolation(void **state)
+{
+    ap_tarmac *t = NULL;
+    ap_buf problems = {0};
+    assert_int_equal(
+        parse(SVC("\"functions\": {"
+                  "\"a\": {\"filepath\": \"a.wasm\", \"timeout_ms\": 250, \"max_memory_pages\": 40,"
+                  " \"max_call_depth\": 2000, \"max_host_payload\": 4096, \"isolation\": \"request\"},"
+                  "\"b\": {\"filepath\": \"b.wasm\", \"Isolation\": \"pool\", \"Timeout_MS\": 99},"
+                  "\"c\": {\"filepath\": \"c.wasm\", \"isolation\": null}}"),
+              &t, &problems),
+        AP_CONFIG_OK);
+    assert_int_equal(t->services[0].nfunctions, 3);
+    const ap_tarmac_function *f = t->services[0].functions;
+    assert_int_equal(f[0].timeout_ms, 250);
+    assert_int_equal(f[0].max_memory_pages, 40);
+    assert_int_equal(f[0].max_call_depth, 2000);
+    assert_int_equal(f[0].max_host_payload, 4096);
+    assert_int_equal(f[0].isolation, AP_TARMAC_ISOLATION_REQUEST);
+    assert_int_equal(f[1].isolation, AP_TARMAC_ISOLATION_POOL);
+    assert_int_equal(f[1].timeout_ms, 99);
+    assert_int_equal(f[2].isolation, AP_TARMAC_ISOLATION_DEFAULT);
+    assert_int_equal(f[2].timeout_ms, 0);
+    assert_int_equal(f[2].max_memory_pages, 0);
+    ap_tarmac_free(t);
+    ap_buf_free(&problems);
+}
+
+#define FN_WITH(keys) "\"functions\": {\"f\": {\"filepath\": \"f.wasm\", " keys "}}"
+
+/* Anything but "pool" or "request" rejects the file, naming it, the function and the value; so
+ * do limits out of range or of the wrong type. */
+static void rejects_bad_isolation_and_limits(void **state)
+{
+    expect_problem(SVC(FN_WITH("\"isolation\": \"bogus\"")),
+                   "t.json: services.s.functions.f: \"isolation\" must be \"pool\" or "
+                   "\"request\", not \"bogus\"");
+    expect_problem(SVC(FN_WITH("\"ISOLATION\": \"bogus\"")),
+                   "services.s.functions.f: \"isolation\" must be \"pool\" or \"request\", not "
+                   "\"bogus\"");
+    expect_problem(SVC(FN_WITH("\"isolation\": \"Request\"")), "not \"Request\"");
+    expect_problem(SVC(FN_WITH("\"isolation\": \"\"")), "not \"\"");
+    expect_problem(SVC(FN_WITH("\"isolation\": 1")),
+                   "services.s.functions.f: \"isolation\" must be a string, not an integer");
+    expect_problem(SVC(FN_WITH("\"isolation\": [\"request\"]")),
+                   "\"isolation\" must be a string, not an array");
+    expect_problem(SVC(FN_WITH("\"timeout_ms\": -1")),
+                   "services.s.functions.f: \"timeout_ms\" must be between 1 and");
+    expect_problem(SVC(FN_WITH("\"timeout_ms\": \"500\"")),
+                   "\"timeout_ms\" must be an integer, not a string");
+    expect_problem(SVC(FN_WITH("\"max_memory_pages\": 65537")),
+                   "\"max_memory_pages\" must be between 1 and 65536");
+    /* the problem is the file's: a valid sibling does not rescue it, and it is reported once */
+    ap_tarmac *t = NULL;
+    ap_buf problems = {0};
+    assert_int_equal(parse(SVC("\"functions\": {\"ok\": {\"filepath\": \"a.wasm\","
+                               " \"isolation\": \"request\"},"
+                               " \"f\": {\"filepath\": \"f.wasm\", \"isolation\": \"bogus\"}}"),
+                           &t, &problems),
+                     AP_CONFIG_INVALID);
+    assert_null(t);
+    assert_non_null(problems.data);
+    assert_int_equal(problems.data[problems.len - 1], '\n');
+    size_t lines = 0;
+    for (size_t i = 0; i < problems.len; i++)
+        lines += problems.data[i] == '\n';
+    assert_int_equal(lines, 1);
+    assert_null(strstr((const char *)problems.data, "functions.ok"));
+    ap_buf_free(&problems);
+}
+
 static void reports_every_problem(void **state)
 {
     ap_tarmac *t = NULL;
@@ -190,6 +264,8 @@ int main(void)
         cmocka_unit_test(parses_everything),    cmocka_unit_test(rejects_tarmac_cases),
         cmocka_unit_test(rejects_apron_cases),  cmocka_unit_test(reports_every_problem),
         cmocka_unit_test(minimal_and_empty),    cmocka_unit_test(load_file),
+        cmocka_unit_test(parses_limits_and_isolation),
+        cmocka_unit_test(rejects_bad_isolation_and_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
