@@ -1,6 +1,5 @@
 /* fn.c — a function: a waPC module loaded once and an ap_pool of its instances; runs the guest's
  * "handler" operation with Tarmac's error texts (TARMAC.md §1.7). */
-#define _GNU_SOURCE /* memmem */
 #include "pool.h"
 #include "watchdog.h"
 
@@ -174,9 +173,62 @@ ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t 
 
 const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }
 
-bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *needle)
+bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *word)
 {
-    return fn->bytes && memmem(fn->bytes, fn->len, needle, strlen(needle)) != NULL;
+    return ap_pool_data_mentions(fn->bytes, fn->len, word);
+}
+
+/* An unsigned LEB128 of at most 32 bits at *p; false when it runs past end or is too long. */
+static bool read_u32(const uint8_t **p, const uint8_t *end, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (unsigned shift = 0; shift < 35; shift += 7) {
+        if (*p >= end) return false;
+        uint8_t b = *(*p)++;
+        v |= (uint32_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* `word` somewhere in s[0, n), each character `unit` bytes wide (1: UTF-8; 2: UTF-16LE, the high
+ * byte 0), and not right after a '_' of the same width. */
+static bool holds_word(const uint8_t *s, size_t n, const char *word, size_t unit)
+{
+    size_t wl = strlen(word);
+    if (wl == 0 || wl * unit > n) return false;
+    for (size_t i = 0; i + wl * unit <= n; i++) {
+        size_t k = 0;
+        while (k < wl && s[i + k * unit] == (uint8_t)word[k] &&
+               (unit == 1 || s[i + k * unit + 1] == 0))
+            k++;
+        if (k < wl) continue;
+        if (i >= unit && s[i - unit] == '_' && (unit == 1 || s[i - 1] == 0)) continue;
+        return true;
+    }
+    return false;
+}
+
+bool ap_pool_data_mentions(const uint8_t *module, size_t len, const char *word)
+{
+    static const uint8_t header[8] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+    if (!module || len < sizeof header || memcmp(module, header, sizeof header) != 0)
+        return false;
+    const uint8_t *p = module + sizeof header, *end = module + len;
+    while (p < end) {
+        uint8_t id = *p++;
+        uint32_t size;
+        if (!read_u32(&p, end, &size) || size > (size_t)(end - p)) return false;
+        /* Section 11 is the data section: segment headers and bytes, searched as a whole (the
+         * headers are a few LEB128 numbers and a constant expression). */
+        if (id == 11 && (holds_word(p, size, word, 1) || holds_word(p, size, word, 2)))
+            return true;
+        p += size;
+    }
+    return false;
 }
 
 void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out) { ap_pool_get_stats(fn->pool, out); }

@@ -99,9 +99,15 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
  * passes NULL). `ctx` is borrowed for the call. */
 ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                       void *ctx, ap_buf *response, ap_errbuf *e);
-/* True when the module's bytes contain `needle` (checked at load; e.g. "request" tells the HTTP
- * layer the guest may ask for the request context, issue 9). */
-bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *needle);
+/* ap_pool_data_mentions on the function's module file (e.g. "request" tells the HTTP layer the
+ * guest may ask for the request context, issue 9). */
+bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *word);
+/* True when a data section of the wasm module `module` (len bytes) holds `word` (ASCII), in UTF-8
+ * or UTF-16LE (AssemblyScript's static strings), not right after a '_': a host-call namespace a
+ * guest passes to __host_call lies in its data, while the import `__guest_request` every waPC
+ * guest has (import section) and function names such as `key_request` (name section, or data
+ * after '_') do not count. Other sections are not searched; a malformed module gives false. */
+bool ap_pool_data_mentions(const uint8_t *module, size_t len, const char *word);
 const char *ap_pool_fn_name(const ap_pool_fn *fn);
 void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out);
 void ap_pool_fn_free(ap_pool_fn *fn); /* no call may be running; NULL is a no-op */
