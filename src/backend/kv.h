@@ -50,7 +50,7 @@ typedef struct ap_kv ap_kv;
 typedef struct {
     const char *name; /* the back end, as in logs: "lmdb", "in-memory", "redis", "nats" */
     /* Appends the value of `key` to `val` (the caller's; empty on entry). Missing key →
-     * AP_KV_NOTFOUND. Values are opaque bytes. */
+     * AP_KV_NOTFOUND, empty key → AP_KV_INVALID. Values are opaque bytes. */
     ap_kv_status (*get)(ap_kv *kv, ap_bytes key, ap_buf *val, ap_errbuf *e);
     /* Stores a copy of val under key, replacing any value. Empty key or empty value →
      * AP_KV_INVALID (hord's rules, TARMAC.md §4.4). */

@@ -3,12 +3,14 @@
 # redis-server (and a Sentinel), nats-server (JetStream), PostgreSQL and MariaDB through
 # lib/services.sh on free loopback ports, then
 #   - runs build/tests/backends-client (kv.h / sql.h ops called directly) against each: the common
-#     kv checks on redis and nats, the common sql checks and each one's cell mapping on postgres
-#     and mysql, an outage (service stopped: calls fail as unavailable within 1 s; restarted: the
+#     kv checks (binary values, 8 threads) on the embedded lmdb and in-memory stores and on redis
+#     and nats, the common sql checks and each one's cell mapping on postgres and mysql, an outage (service stopped: calls fail as unavailable within 1 s; restarted: the
 #     same process recovers), two processes sharing a store;
 #   - when the capability layer is in build/apron: the same kvstore and sql guests through two
 #     `apron serve` processes sharing Redis and PostgreSQL, and Redis stopped and restarted under
-#     them (status >= 500 within 1 s, /ready 503, recovery without restarting apron).
+#     them (status >= 500 within 1 s, /ready 503, recovery without restarting apron); a guest
+#     held 2.5 s in PostgreSQL's pg_sleep does not stall other requests, under both
+#     http_threading modes.
 # A service whose binaries are missing skips its cases with the reason. Output in cmocka's format
 # (lib.sh), so tests/run.sh counts every case.
 #
@@ -112,6 +114,14 @@ if [ ! -x "$client" ]; then
     finish
 fi
 
+# ---- the embedded stores (no service): LMDB and in-memory ----
+client "lmdb: kv" kv kvstore_type=lmdb "boltdb_filename=$tmp/client.lmdb"
+client "in-memory: kv" kv kvstore_type=in-memory
+client "lmdb: two processes (write)" kv-put kvstore_type=lmdb "boltdb_filename=$tmp/shared.lmdb" \
+    -- shared hello-from-one
+client "lmdb: two processes (read as internal)" kv-expect kvstore_type=internal \
+    "boltdb_filename=$tmp/shared.lmdb" -- shared hello-from-one
+
 # ---- Redis ----
 if need redis "redis: kv" "redis: outage" "redis: two processes" "redis: sentinel"; then
     R=(kvstore_type=redis "redis_server=$SVC_REDIS_ADDR")
@@ -188,12 +198,13 @@ fi
 
 # ---- through `apron serve`: the kvprobe guest and the guestbook and reverse examples ----
 kvprobe=$build/tests/guests/kvprobe.wasm
+sqlprobe=$build/tests/guests/sqlprobe.wasm
 guestbook=$build/examples/guestbook.wasm
 reverse=$build/examples/reverse.wasm
 serve_why=
 if ! nm "$apron" 2>/dev/null | grep -q ap_cap_backends_open; then
     serve_why="the capabilities are not wired into apron serve in this build"
-elif [ ! -f "$kvprobe" ] || [ ! -f "$guestbook" ] || [ ! -f "$reverse" ]; then
+elif [ ! -f "$kvprobe" ] || [ ! -f "$sqlprobe" ] || [ ! -f "$guestbook" ] || [ ! -f "$reverse" ]; then
     serve_why="guests not built (needs clang, wasi-libc)"
 elif ! command -v curl >/dev/null; then
     serve_why="curl not installed"
@@ -201,9 +212,11 @@ fi
 cat >"$tmp/tarmac.json" <<JSON
 {"services": {"t": {"name": "t",
   "functions": {"kv": {"filepath": "$kvprobe", "pool_size": 4},
+                "sql": {"filepath": "$sqlprobe", "pool_size": 4},
                 "guestbook": {"filepath": "$guestbook", "pool_size": 2},
                 "reverse": {"filepath": "$reverse", "pool_size": 2}},
   "routes": [{"type": "http", "path": "/kv", "methods": ["POST"], "function": "kv"},
+             {"type": "http", "path": "/sql", "methods": ["POST"], "function": "sql"},
              {"type": "http", "path": "/guestbook", "methods": ["POST"], "function": "guestbook"},
              {"type": "http", "path": "/reverse", "methods": ["POST"], "function": "reverse"}]}}}
 JSON
@@ -264,7 +277,8 @@ kv_via_serve() { # NAME BASE: the kvstore sequence through /kv and /reverse
 }
 
 if [ -n "$serve_why" ]; then
-    for n in "serve: kv back ends" "serve: sql back ends" "serve: two nodes" "serve: redis outage"; do
+    for n in "serve: kv back ends" "serve: sql back ends" "serve: two nodes" "serve: redis outage" \
+        "serve: slow sql"; do
         skip_case "$n" "$serve_why"
     done
 else
@@ -298,6 +312,47 @@ else
             stop_apron "sql_$t"
         fi
     done
+    # a guest waiting 2.5 s in PostgreSQL holds neither another function nor the SQL back end:
+    # /reverse and a second /sql answer in under 1 s meanwhile, with either threading model
+    # (event-loop with 2 wasm workers: the slow guest holds one)
+    if [ -n "${SVC_POSTGRES_PID:-}" ]; then
+        for mode in connection event-loop; do
+            n=slow_${mode//-/_}
+            start_apron "$n" APP_ENABLE_SQL=true APP_SQL_TYPE=postgres APP_SQL_DSN="$SVC_POSTGRES_DSN" \
+                APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=in-memory APP_HTTP_THREADING=$mode \
+                APP_WASM_WORKERS=2 || continue
+            b=$(eval echo "\$base_$n")
+            curl -s -m 10 -o "$tmp/slow.body" -w '%{http_code} %{time_total}' \
+                --data-binary "SELECT pg_sleep(2.5) AS slept" "$b/sql" >"$tmp/slow.out" &
+            slow=$!
+            sleep 0.3
+            for req in "/reverse abc ^cba$" "/sql SELECT 1 AS one ^\[\{\"one\":1\}\]$"; do
+                path=${req%% *} rest=${req#* }
+                data=${rest% *} re=${rest##* }
+                t0=$(svc_now_ms)
+                got=$(curl -s -m 10 -o "$tmp/body" -w '%{http_code}' --data-binary "$data" "$b$path")
+                dt=$(($(svc_now_ms) - t0))
+                if [ "$got" = 200 ] && grep -qE -- "$re" "$tmp/body" && [ $dt -lt 1000 ]; then
+                    ok_case "slow sql ($mode): $path answers in $dt ms while pg_sleep runs"
+                else
+                    fail_case "slow sql ($mode): $path answers in under 1 s while pg_sleep runs" \
+                        "status $got after $dt ms: $(head -c 300 "$tmp/body")"
+                fi
+            done
+            wait $slow
+            read -r got secs <"$tmp/slow.out"
+            if [ "$got" = 200 ] && grep -q '"slept"' "$tmp/slow.body" &&
+                awk -v s="$secs" 'BEGIN { exit !(s >= 2.4) }'; then
+                ok_case "slow sql ($mode): pg_sleep(2.5) answers after ${secs} s"
+            else
+                fail_case "slow sql ($mode): pg_sleep(2.5) answers after 2.5 s" \
+                    "status $got after ${secs} s: $(head -c 300 "$tmp/slow.body")"
+            fi
+            stop_apron "$n"
+        done
+    else
+        skip_case "serve: slow sql" "postgres not running"
+    fi
     # two nodes sharing Redis and PostgreSQL; then Redis goes away and comes back
     if [ -n "${SVC_REDIS_PID:-}" ] && [ -n "${SVC_POSTGRES_PID:-}" ]; then
         shared=(APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=redis APP_REDIS_SERVER="$SVC_REDIS_ADDR"

@@ -5,7 +5,9 @@
  *
  * usage: backends-client kv|kv-outage|kv-put|kv-expect|sql-postgres|sql-mysql|sql-outage
  *                        NAME-PREFIX [key=value ...] [-- ARGS]
- *   kv          the common kv checks (get/set/del/keys/ping, binary values, threads)
+ *   kv          the common kv checks (get/set/del/keys/ping, binary values, threads), on any
+ *               kvstore_type (the embedded lmdb and in-memory stores too; lmdb adds its key
+ *               order and key length limit)
  *   kv-outage   checks, then "stop?" on stdout and waits for a line on stdin (the service is
  *               down), checks that ops fail with AP_KV_UNAVAILABLE within 1 s, "start?" and a
  *               line again (the service is back), checks recovery
@@ -76,14 +78,14 @@ static bool has_key(const ap_kv_keylist *l, ap_bytes k)
 
 typedef struct {
     ap_kv *kv;
-    int id, bad;
+    int id, rounds, bad;
 } kv_thread;
 
 static void *kv_worker(void *arg)
 {
     kv_thread *t = arg;
     char key[64], val[64];
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < t->rounds; i++) {
         ap_errbuf e;
         ap_buf got = {0};
         snprintf(key, sizeof key, "thread-%d-%d", t->id, i % 10);
@@ -103,8 +105,24 @@ static void *kv_worker(void *arg)
     return NULL;
 }
 
-static void kv_checks(ap_kv *kv, bool nats)
+/* Keys in byte order (memcmp, then the shorter first), as LMDB and bbolt list them. */
+static bool keys_sorted(const ap_kv_keylist *l)
 {
+    for (size_t i = 1; i < l->count; i++) {
+        ap_bytes a = ap_kv_keylist_at(l, i - 1), b = ap_kv_keylist_at(l, i);
+        size_t n = a.len < b.len ? a.len : b.len;
+        int c = memcmp(a.ptr, b.ptr, n);
+        if (c > 0 || (c == 0 && a.len >= b.len))
+            return false;
+    }
+    return true;
+}
+
+static void kv_checks(ap_kv *kv, const char *type)
+{
+    bool nats = strcmp(type, "nats") == 0;
+    bool lmdb = strcmp(type, "lmdb") == 0 || strcmp(type, "internal") == 0 ||
+                strcmp(type, "boltdb") == 0;
     ap_errbuf e = {{0}};
     ap_buf got = {0};
     ap_kv_status st;
@@ -155,6 +173,28 @@ static void kv_checks(ap_kv *kv, bool nats)
            keys.count);
     ap_kv_keylist_free(&keys);
 
+    if (lmdb) {
+        ap_kv_set(kv, B("apron.test.b"), B("x"), &e);
+        ap_kv_set(kv, B("apron.test.ab"), B("x"), &e);
+        st = ap_kv_keys(kv, &keys, &e);
+        report(st == AP_KV_OK && keys.count >= 4 && keys_sorted(&keys), "lmdb: keys in byte order",
+               "%s: %s (%zu keys)", ap_kv_status_name(st), e.msg, keys.count);
+        ap_kv_keylist_free(&keys);
+        ap_kv_del(kv, B("apron.test.b"), &e);
+        ap_kv_del(kv, B("apron.test.ab"), &e);
+        char longkey[513];
+        memset(longkey, 'k', 512);
+        longkey[512] = 0;
+        st = ap_kv_set(kv, B(longkey), B("x"), &e);
+        report(st == AP_KV_INVALID, "lmdb: 512-byte key → invalid", "%s: %s",
+               ap_kv_status_name(st), e.msg);
+        longkey[511] = 0;
+        st = ap_kv_set(kv, B(longkey), B("x"), &e);
+        if (st == AP_KV_OK)
+            st = ap_kv_del(kv, B(longkey), &e);
+        report(st == AP_KV_OK, "lmdb: 511-byte key → ok", "%s: %s", ap_kv_status_name(st), e.msg);
+    }
+
     st = ap_kv_del(kv, B("apron.test.a"), &e);
     report(st == AP_KV_OK, "delete", "%s: %s", ap_kv_status_name(st), e.msg);
     st = ap_kv_get(kv, B("apron.test.a"), &got, &e);
@@ -194,10 +234,12 @@ static void kv_checks(ap_kv *kv, bool nats)
         ap_kv_del(kv, kb, &e);
     }
 
+    /* LMDB syncs every commit to disk (a few ms each here): fewer rounds keep the case short */
+    int rounds = lmdb ? 25 : 200;
     kv_thread t[8];
     pthread_t th[8];
     for (int i = 0; i < 8; i++) {
-        t[i] = (kv_thread){kv, i, 0};
+        t[i] = (kv_thread){kv, i, rounds, 0};
         pthread_create(&th[i], NULL, kv_worker, &t[i]);
     }
     int bad = 0;
@@ -205,7 +247,9 @@ static void kv_checks(ap_kv *kv, bool nats)
         pthread_join(th[i], NULL);
         bad += t[i].bad;
     }
-    report(bad == 0, "8 threads × 200 set/get", "%d bad results", bad);
+    char name[64];
+    snprintf(name, sizeof name, "8 threads × %d set/get", rounds);
+    report(bad == 0, name, "%d bad results", bad);
 
     ap_kv_del(kv, B("apron.test.bin"), &e);
     ap_kv_del(kv, B("apron.test.big"), &e);
@@ -434,9 +478,8 @@ int main(int argc, char **argv)
         ap_kv_status st = ap_kv_open(&s, &kv, &e);
         report(st == AP_KV_OK, "open", "%s: %s", ap_kv_status_name(st), e.msg);
         if (st == AP_KV_OK) {
-            bool nats = strcmp(s.kvstore_type, "nats") == 0;
             if (strcmp(scenario, "kv") == 0) {
-                kv_checks(kv, nats);
+                kv_checks(kv, s.kvstore_type);
             } else if (strcmp(scenario, "kv-outage") == 0) {
                 kv_outage(kv);
             } else if (strcmp(scenario, "kv-put") == 0 && nrest == 2) {

@@ -62,6 +62,10 @@ static ap_kv_status mem_get(ap_kv *kv, ap_bytes key, ap_buf *val, ap_errbuf *e)
 {
     mem_kv *m = (mem_kv *)kv;
     ap_kv_status st = AP_KV_OK;
+    if (key.len == 0) { /* as every other back end */
+        ap_errbuf_set(e, "key cannot be nil");
+        return AP_KV_INVALID;
+    }
     pthread_rwlock_rdlock(&m->lock);
     mem_entry *en = *find(m, key, hash_bytes(key));
     if (!en) {
