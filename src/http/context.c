@@ -115,30 +115,6 @@ static bool write_remote_addr(ap_http_invocation *inv, ap_buf *out)
     return ap_buf_printf(out, "%s:%u", host, ntohs(a->sin_port));
 }
 
-/* The raw query string. libmicrohttpd splits it into arguments before the handler runs (with
- * '+' already turned into a space, the rest left escaped by server.c's unescape callback); it is
- * joined back in order, spaces as '+'. */
-typedef struct {
-    ap_buf *out;
-    bool first;
-} query_writer;
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    query_writer *w = cls;
-    if (!w->first) ap_buf_append_str(w->out, "&");
-    w->first = false;
-    for (int part = 0; part < 2; part++) {
-        const char *s = part ? value : key;
-        if (!s) break;
-        if (part) ap_buf_append_str(w->out, "=");
-        for (; *s; s++)
-            ap_buf_append(w->out, *s == ' ' ? "+" : s, 1);
-    }
-    return MHD_YES;
-}
-
 static ap_wapc_host_status request_call(void *user, const ap_wapc_call *call, ap_buf *response,
                                         ap_buf *error)
 {
@@ -153,8 +129,9 @@ static ap_wapc_host_status request_call(void *user, const ap_wapc_call *call, ap
     } else if (op_is(call, "path")) {
         ap_buf_append_str(response, inv->path);
     } else if (op_is(call, "query")) {
-        query_writer w = {response, true};
-        MHD_get_connection_values(inv->conn, MHD_GET_ARGUMENT_KIND, query_arg, &w);
+        /* as the client sent it (server.c keeps it from the request line), not rebuilt from
+         * libmicrohttpd's parsed arguments */
+        if (inv->query) ap_buf_append_str(response, inv->query);
     } else if (op_is(call, "header")) {
         char name[256];
         if (p.len == 0 || p.len >= sizeof name || memchr(p.ptr, 0, p.len))

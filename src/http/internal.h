@@ -21,6 +21,7 @@ typedef struct {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;            /* as received: escaped, without the query */
+    const char *query;           /* as received, without '?'; NULL or "" when none */
     const ap_router_match *match; /* route parameters */
     /* Set by the guest. */
     unsigned status;             /* 0: not set */

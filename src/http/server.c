@@ -31,8 +31,8 @@ typedef enum { REQ_NEW, REQ_BODY, REQ_RUNNING, REQ_DONE } req_state;
 /* A route table and the requests routed with it. */
 typedef struct table {
     ap_http_routes r;
-    bool *reads_request; /* per r.fns[i]: the module mentions `request` (read once, not per
-                            request: it is a search through the module's bytes) */
+    bool *reads_request; /* per r.fns[i]: the module's data mentions `request` (read once, not
+                            per request: it is a search through the module's bytes) */
     char **labels;       /* per r.fns[i]: "NAME:handler", its wasm_functions metric label */
     atomic_long refs;
 } table;
@@ -44,6 +44,8 @@ typedef struct request {
     req_state state;
     long long start_ns;
     char *method, *path; /* path as received (escaped), without the query */
+    char *query;         /* the query as received, without '?' ("" when none): request:query */
+    bool started;        /* on_request has seen the request (on_uri made it) */
     char *decoded;       /* path percent-decoded: what routes match (route parameters point in) */
     table *table;        /* held from routing to completion */
     ap_pool_fn *fn;
@@ -199,6 +201,7 @@ static void run_function(ap_http *h, request *rq)
                                   .conn = rq->conn,
                                   .method = rq->method,
                                   .path = rq->path,
+                                  .query = rq->query,
                                   .match = &rq->match};
         ap_pool_fn_status st = ap_pool_fn_call_ctx(fn, payload, h->cfg.settings->pool_wait_timeout_ms,
                                                    &inv, &rq->out, &e);
@@ -331,7 +334,8 @@ static table *table_new(const ap_http_routes *routes)
     }
     for (size_t i = 0; i < routes->nfns; i++) {
         /* Tarmac passes bodies of POST and PUT only; a function that may read the request (its
-         * module mentions the `request` namespace) gets every method's body (issue 9). */
+         * module's data holds the `request` namespace, not just the `__guest_request` import
+         * every waPC guest has: ap_pool_data_mentions) gets every method's body (issue 9). */
         t->reads_request[i] = ap_pool_fn_mentions(routes->fns[i], "request");
         const char *name = ap_pool_fn_name(routes->fns[i]);
         if (!(t->labels[i] = malloc(strlen(name) + sizeof ":handler"))) {
@@ -428,6 +432,28 @@ static enum MHD_Result send_result(request *rq)
     return send_bytes(rq, status, data, len, ctype, true);
 }
 
+/* libmicrohttpd's URI log callback, called once per request with the request target as
+ * received, before the query is split into arguments (which turns '+' into a space and cannot
+ * tell `a` from `a=`): the request starts here, keeping the raw query for request:query. What it
+ * returns is the *con_cls of on_request and on_completed (libmicrohttpd calls on_completed for
+ * every request this saw). NULL on OOM: on_request then drops the connection. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    ap_http *h = cls;
+    request *rq = calloc(1, sizeof *rq);
+    if (!rq) return NULL;
+    const char *q = strchr(uri, '?');
+    if (!(rq->query = strdup(q ? q + 1 : ""))) {
+        free(rq);
+        return NULL;
+    }
+    rq->h = h;
+    rq->conn = conn;
+    rq->start_ns = now_ns();
+    atomic_fetch_add(&h->inflight, 1);
+    return rq;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -436,22 +462,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     ap_http *h = cls;
     request *rq = *con_cls;
     const ap_settings *s = h->cfg.settings;
-    if (!rq) {
+    if (!rq) return MHD_NO; /* on_uri ran out of memory */
+    if (!rq->started) {
+        rq->started = true;
         if (!client_cert_ok(h, conn)) {
             AP_LOG(AP_LOG_DEBUG, "client certificate missing or not trusted",
                    AP_LSTR("path", url));
             return MHD_NO;
         }
-        rq = calloc(1, sizeof *rq);
-        if (!rq) return MHD_NO;
-        rq->h = h;
-        rq->conn = conn;
-        rq->start_ns = now_ns();
         rq->method = strdup(method);
         rq->path = strdup(url);
         rq->decoded = decode_path(url);
-        *con_cls = rq;
-        atomic_fetch_add(&h->inflight, 1);
         if (!rq->method || !rq->path || !rq->decoded) return MHD_NO;
         rq->table = table_acquire(h);
         rq->keep_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
@@ -525,6 +546,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (rq->table) table_release(rq->table);
     free(rq->method);
     free(rq->path);
+    free(rq->query);
     free(rq->decoded);
     ap_buf_free(&rq->body);
     ap_buf_free(&rq->out);
@@ -716,6 +738,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,
                             MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!h->d) {
         ap_errbuf_set(e, "unable to start %s Server - cannot listen on %s",

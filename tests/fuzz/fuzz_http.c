@@ -1,7 +1,7 @@
 /* fuzz_http.c — libFuzzer target: the request handling of the HTTP layer that is apron's own,
  * in-process, no sockets: the router (src/router/: route registration, method + path matching,
  * 405/OPTIONS Allow lists, `:name` / `*name` parameters), the `tarmac:request:*` and
- * `tarmac:response:*` host calls (src/http/context.c) over arbitrary headers, query arguments,
+ * `tarmac:response:*` host calls (src/http/context.c) over arbitrary headers, query strings,
  * remote addresses and route parameters, and the response Content-Type sniffer (sniff.c).
  *
  * An input is text, one directive per line ('\n'; a line's bytes are used as they are):
@@ -158,6 +158,7 @@ static ap_bytes word(const char **p, const char *end)
 
 typedef struct {
     char *method, *path; /* NUL-terminated copies, as libmicrohttpd hands them over */
+    char *query;         /* the raw query, as server.c keeps it for request:query */
     ap_router_match match;
     ap_router_status status;
     fake_conn conn;
@@ -169,6 +170,7 @@ static void request_end(request *rq)
 {
     free(rq->method);
     free(rq->path);
+    free(rq->query);
     conn_clear(&rq->conn);
     ap_buf_free(&rq->inv.headers);
     memset(rq, 0, sizeof *rq);
@@ -202,7 +204,8 @@ static void request_start(request *rq, const ap_router *r, const char *s, const 
     const char *pend = q ? q : end;
     rq->method = strndup((const char *)m.ptr, m.len);
     rq->path = strndup(s, (size_t)(pend - s));
-    if (!rq->method || !rq->path)
+    rq->query = q ? strndup(q + 1, (size_t)(end - q - 1)) : strdup("");
+    if (!rq->method || !rq->path || !rq->query)
         abort();
     rq->status = ap_router_match_request(r, rq->method, rq->path, &rq->match);
     check_match(rq);
@@ -217,6 +220,7 @@ static void request_start(request *rq, const ap_router *r, const char *s, const 
                                    .conn = (struct MHD_Connection *)&rq->conn,
                                    .method = rq->method,
                                    .path = rq->path,
+                                   .query = rq->query,
                                    .match = &rq->match};
     rq->active = true;
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # tests/integration/http_context.sh — issue 9 over HTTP: the examples/items REST function (201 +
 # Location, 200, 404, 204; needs the kvstore capability, skipped without it), the request context
-# and response control of tests/guests/sdk/http_ctx.c (method, path, query, headers including
-# repeated ones, remote address, route parameters; status and headers set by the guest; invalid
-# status and forbidden headers → error → 500; a chosen 4xx kept on failure; bodies for PATCH and
-# DELETE), and the same guest from a scheduled task getting the documented errors.
-# Ends with `N passed, N failed, N skipped`.
+# and response control of tests/guests/sdk/http_ctx.c (method, path, raw query, headers including
+# repeated ones, remote address, route parameters, a percent-encoded path; status and headers set
+# by the guest; invalid status and forbidden headers → error → 500; a chosen 4xx kept on failure,
+# a chosen 201 not; bodies for PATCH and DELETE), the same guest with no request (init function,
+# scheduled task, tarmac:function call from tests/guests/wat/http_call.wat) getting the
+# documented errors, and Tarmac's bodies (POST and PUT only) for guests that never use request:*
+# (tests/guests/wat/http_echo.wat, examples/hello).
+# Cases print in cmocka's format so tests/run.sh counts them; a skipped case is never a pass.
 #
 # usage: tests/integration/http_context.sh [BUILD_DIR]
 set -u
@@ -13,16 +16,26 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1${2:+: $2}"; fail=$((fail + 1)); }
-skipped() { echo "skip - $1: $2"; skip=$((skip + 1)); }
-summary() { echo "$pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+pass=0 fail=0 skip=0 failed=() skipped=()
+ok() { echo "[       OK ] $1"; pass=$((pass + 1)); }
+bad() { echo "[  ERROR   ] $1${2:+: $2}"; fail=$((fail + 1)); failed+=("$1"); }
+skip_case() { echo "[  SKIPPED ] $1: $2"; skip=$((skip + 1)); skipped+=("$1"); }
+finish() {
+    echo "[==========] $((pass + fail + skip)) test(s) run."
+    echo "[  PASSED  ] $pass test(s)."
+    [ "$skip" -gt 0 ] && { echo "[  SKIPPED ] $skip test(s), listed below:"; printf '[  SKIPPED ] %s\n' "${skipped[@]}"; }
+    if [ "$fail" -gt 0 ]; then
+        echo "[  FAILED  ] $fail test(s), listed below:"; printf '[  FAILED  ] %s\n' "${failed[@]}"
+        exit 1
+    fi
+    exit 0
+}
 
-command -v curl >/dev/null || { skipped "http context tests" "curl not installed"; summary; }
-[ -x "$apron" ] || { bad "apron binary" "$apron missing"; summary; }
-ctx=$build/tests/guests/http_ctx.wasm items=$build/examples/items.wasm
-[ -f "$ctx" ] || { skipped "http context tests" "no $ctx (needs clang and wasi-libc)"; summary; }
+command -v curl >/dev/null || { skip_case "http context" "curl not installed"; finish; }
+[ -x "$apron" ] || { bad "apron binary" "$apron missing"; finish; }
+guests=$build/tests/guests
+ctx=$guests/http_ctx.wasm items=$build/examples/items.wasm hello=$build/examples/hello.wasm
+[ -f "$ctx" ] || { skip_case "http context" "no $ctx (needs clang and wasi-libc)"; finish; }
 
 tmp=$(mktemp -d /tmp/apron-httpctx-XXXXXX)
 pid=
@@ -44,7 +57,8 @@ start() {
 }
 stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid"; local rc=$?; pid=; return $rc; }
 
-# check NAME WANT_STATUS WANT_BODY_GREP -- CURL_ARGS (headers in $tmp/h, body in $tmp/b)
+# check NAME WANT_STATUS WANT_BODY_GREP -- CURL_ARGS (headers in $tmp/h, body in $tmp/b);
+# an empty WANT_BODY_GREP accepts any body.
 check() {
     local name=$1 want=$2 body=$3; shift 3
     local got
@@ -54,15 +68,58 @@ check() {
     if [ -n "$body" ] && ! grep -qF -- "$body" "$tmp/b"; then bad "$name" "body lacks '$body': $(head -c 300 "$tmp/b")"; return 1; fi
     ok "$name"
 }
+# exact NAME WANT_BODY -- CURL_ARGS: status 200 and exactly that body (empty included).
+exact() {
+    local name=$1 body=$2; shift 2
+    local got
+    got=$(curl -s -o "$tmp/b" -w '%{http_code}' "$@")
+    printf '%s' "$body" >"$tmp/want"
+    if [ "$got" = 200 ] && cmp -s "$tmp/b" "$tmp/want"; then ok "$name"
+    else bad "$name" "status $got, body '$(head -c 200 "$tmp/b")', want 200 '$body'"; fi
+}
 has_header() { grep -qxF -- "$2" "$tmp/hh" && ok "$1" || bad "$1" "no '$2' in: $(tr '\n' '|' <"$tmp/hh")"; }
 
+# Optional guests: the wat ones are built only with wat2wasm, hello with the C SDK's toolchain.
+all_methods='["GET", "POST", "PUT", "PATCH", "DELETE"]'
+fns="\"ctx\": {\"filepath\": \"$ctx\"}, \"ctxinit\": {\"filepath\": \"$ctx\"}"
+routes="{\"type\": \"http\", \"path\": \"/ctx/*rest\", \"methods\": $all_methods, \"function\": \"ctx\"},
+    {\"type\": \"scheduled_task\", \"function\": \"ctx\", \"frequency\": 1},
+    {\"type\": \"init\", \"function\": \"ctxinit\"}"
+if [ -f "$guests/http_call.wasm" ]; then # calls tarmac:function:echo; here echo is http_ctx
+    fns+=", \"call\": {\"filepath\": \"$guests/http_call.wasm\"}, \"echo\": {\"filepath\": \"$ctx\"}"
+    routes+=", {\"type\": \"http\", \"path\": \"/call\", \"methods\": [\"POST\"], \"function\": \"call\"},
+    {\"type\": \"function\", \"function\": \"echo\"}"
+fi
+if [ -f "$guests/http_echo.wasm" ]; then
+    fns+=", \"plain\": {\"filepath\": \"$guests/http_echo.wasm\"}"
+    routes+=", {\"type\": \"http\", \"path\": \"/plain\", \"methods\": $all_methods, \"function\": \"plain\"}"
+fi
+if [ -f "$hello" ]; then
+    fns+=", \"hello\": {\"filepath\": \"$hello\"}"
+    routes+=", {\"type\": \"http\", \"path\": \"/hello\", \"methods\": $all_methods, \"function\": \"hello\"}"
+fi
 cat >"$tmp/tarmac.json" <<JSON
-{"services": {"svc": {"name": "svc",
-  "functions": {"ctx": {"filepath": "$ctx"}},
-  "routes": [
-    {"type": "http", "path": "/ctx/*rest", "methods": ["GET", "POST", "PUT", "PATCH", "DELETE"], "function": "ctx"},
-    {"type": "scheduled_task", "function": "ctx", "frequency": 1}]}}}
+{"services": {"svc": {"name": "svc", "functions": {$fns}, "routes": [$routes]}}}
 JSON
+
+# tarmac_bodies NAME URL PREFIX: a guest that never uses request:* gets Tarmac's bodies: POST and
+# PUT pass theirs, GET, DELETE and PATCH an empty payload; it answers PREFIX + payload.
+tarmac_bodies() {
+    local m
+    for m in GET DELETE PATCH; do exact "$1: $m with a body → empty payload" "$3" -X $m --data-binary data "$2"; done
+    for m in POST PUT; do exact "$1: $m → its body" "${3}data" -X $m --data-binary data "$2"; done
+}
+# no_request NAME FUNCTION: the log holds the lines http_ctx wrote on stdout without a request.
+no_request() {
+    local lines
+    lines=$(grep -F "\"function\":\"$2\"" "$tmp/log")
+    grep -qF 'outside request:method: no http request in this context' <<<"$lines" &&
+        grep -qF 'outside request:header: no http request in this context' <<<"$lines" &&
+        ok "$1: request:* → no http request in this context" || bad "$1: request:*" "$(grep -m3 -F outside <<<"$lines")"
+    grep -qF 'outside response:status 201: ok' <<<"$lines" && grep -qF 'outside response:header: ok' <<<"$lines" &&
+        ok "$1: response:* accepted" || bad "$1: response:*" "$(grep -m5 -F outside <<<"$lines")"
+}
+
 if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json"; then
     check "request context: 200" 200 "method=PATCH" -X PATCH -H "X-One: first" -H "X-One: second" \
         -H "X-Multi: a" -H "X-Multi: b" --data-binary "patch body" "$base/ctx/echo?a=1&b=two+words&c=%2F"
@@ -74,11 +131,21 @@ if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac
     grep -qF 'nope=route parameter "nope" not found' "$tmp/b" && ok "request:param unknown → error" || bad "unknown param" "$(grep nope "$tmp/b")"
     grep -qF '"x-multi":["a","b"]' "$tmp/b" && grep -qF '"x-one":["first","second"]' "$tmp/b" &&
         ok "request:headers: lower-cased names, repeated values in order" || bad "request:headers" "$(grep headers "$tmp/b")"
-    grep -q "remote_addr is not loopback" "$tmp/b" && bad "request:remote_addr" || ok "request:remote_addr is 127.0.0.1:port"
+    grep -qxE 'remote_addr=127\.0\.0\.1:[0-9]+' "$tmp/b" && ok "request:remote_addr is 127.0.0.1:port" || bad "request:remote_addr" "$(grep remote_addr "$tmp/b")"
     grep -qxF "body=patch body" "$tmp/b" && ok "PATCH body reaches a guest that uses request:*" || bad "PATCH body" "$(grep body= "$tmp/b")"
     [ "$(grep -c '^X-Rep: ' "$tmp/hh")" = 2 ] && grep -qxF "X-Rep: a" "$tmp/hh" && grep -qxF "X-Rep: b" "$tmp/hh" &&
         ok "repeated response headers" || bad "repeated response headers" "$(grep -i x-rep "$tmp/hh")"
+    check "query as sent: request" 200 "method=GET" "$base/ctx/echo?a&b=%20&c=x+y"
+    grep -qxF "query=a&b=%20&c=x+y" "$tmp/b" && ok "request:query keeps a, %20 and + as sent" || bad "request:query raw" "$(grep query "$tmp/b")"
+    check "query with empty parts: request" 200 "method=GET" "$base/ctx/echo?&x=1&&y&"
+    grep -qxF "query=&x=1&&y&" "$tmp/b" && ok "request:query keeps empty parts and the trailing &" || bad "request:query empty parts" "$(grep query "$tmp/b")"
+    check "no query: request" 200 "method=GET" "$base/ctx/echo"
+    grep -qxF "query=" "$tmp/b" && ok "request:query without a query is empty" || bad "request:query empty" "$(grep query "$tmp/b")"
+    check "percent-encoded path: request" 200 "path=" "$base/ctx/p/a%20b%2Fc%25d"
+    grep -qxF "path=/ctx/p/a%20b%2Fc%25d" "$tmp/b" && ok "request:path is escaped, as received" || bad "escaped request:path" "$(grep path= "$tmp/b")"
+    grep -qxF "rest=/p/a b/c%d" "$tmp/b" && ok "request:param is percent-decoded" || bad "decoded request:param" "$(grep rest= "$tmp/b")"
     check "DELETE with a body" 200 "body=gone" -X DELETE --data-binary gone "$base/ctx/echo"
+    grep -qxF "body=gone" "$tmp/b" && ok "DELETE body reaches a guest that uses request:*" || bad "DELETE body" "$(grep body= "$tmp/b")"
     grep -qxF "method=DELETE" "$tmp/b" && ok "request:method DELETE" || bad "request:method DELETE"
     check "response:status 202" 202 "status set" "$base/ctx/status/202"
     check "response:status 404 (no failure)" 404 "status set" "$base/ctx/status/404"
@@ -94,12 +161,26 @@ if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac
     check "Connection header refused → 500" 500 'cannot be set' -H "X-Add: connection: close" "$base/ctx/header"
     check "invalid header name → 500" 500 'invalid header' -H "X-Add: Bad Name: x" "$base/ctx/header"
     check "status 418 then failure → 418 with the error" 418 "short and stout" "$base/ctx/teapot"
+    check "status 201 then failure → 500 with the error" 500 "created, then failed" "$base/ctx/created"
+    if [ -f "$guests/http_echo.wasm" ]; then tarmac_bodies "wat guest without request:*" "$base/plain" ""
+    else skip_case "wat guest without request:*" "no $guests/http_echo.wasm (needs wat2wasm)"; fi
+    if [ -f "$hello" ]; then tarmac_bodies "examples/hello (C SDK, no request:*)" "$base/hello" "Hello, "
+    else skip_case "examples/hello (C SDK, no request:*)" "no $hello"; fi
+    if [ -f "$guests/http_call.wasm" ]; then
+        check "tarmac:function call: callee's response:status 201 ignored → 200" 200 "outside request:path: no http request in this context" -d x "$base/call"
+        grep -qxF "outside request:method: no http request in this context" "$tmp/b" &&
+            grep -qxF "outside request:header: no http request in this context" "$tmp/b" &&
+            ok "tarmac:function callee: request:* → no http request in this context" || bad "tarmac:function callee: request:*" "$(head -c 300 "$tmp/b")"
+        grep -qxF "outside response:status 201: ok" "$tmp/b" && grep -qxF "outside response:header: ok" "$tmp/b" &&
+            ok "tarmac:function callee: response:* accepted" || bad "tarmac:function callee: response:*" "$(head -c 300 "$tmp/b")"
+        grep -qi '^X-A:' "$tmp/hh" && bad "tarmac:function callee: its response header ignored" "$(grep -i '^X-A:' "$tmp/hh")" ||
+            ok "tarmac:function callee: its response header ignored"
+    else
+        skip_case "tarmac:function call" "no $guests/http_call.wasm (needs wat2wasm)"
+    fi
+    no_request "init function" ctxinit
     sleep 1.5
-    grep -F '"function":"ctx"' "$tmp/log" | grep -qF 'task request:method: no http request in this context' &&
-        ok "scheduled task: request:method → no http request in this context" || bad "task request:method" "$(grep -m2 'task ' "$tmp/log")"
-    grep -qF 'task request:header: no http request in this context' "$tmp/log" && ok "scheduled task: request:header → same error" || bad "task request:header"
-    grep -qF 'task response:status 201: ok' "$tmp/log" && grep -qF 'task response:header: ok' "$tmp/log" &&
-        ok "scheduled task: response:* accepted and ignored" || bad "task response:*" "$(grep -m4 'task ' "$tmp/log")"
+    no_request "scheduled task" ctx
     check "server still serves after the task ran" 200 "method=GET" "$base/ctx/echo"
     stop && ok "SIGTERM → exit 0" || bad "SIGTERM → exit 0"
     grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/log" && bad "sanitizer report" "$(grep -m3 -E 'Sanitizer|runtime error' "$tmp/log")"
@@ -109,7 +190,7 @@ fi
 
 # ---- examples/items on the kvstore ----
 if [ ! -f "$items" ]; then
-    skipped "examples/items" "no $items"
+    skip_case "examples/items" "no $items"
 else
     cat >"$tmp/items.json" <<JSON
 {"services": {"items": {"name": "items",
@@ -130,9 +211,9 @@ JSON
         stop && ok "items: SIGTERM → exit 0" || bad "items: SIGTERM"
     elif grep -qF 'not supported yet' "$tmp/log2"; then
         pid=
-        skipped "examples/items" "this apron has no kvstore capability yet"
+        skip_case "examples/items" "this apron has no kvstore capability yet"
     else
         bad "items server starts" "$(tail -5 "$tmp/log2")"
     fi
 fi
-summary
+finish

@@ -4,8 +4,10 @@
  *   /ctx/status/N  sets status N (SDK int; invalid ones fail in the host → the guest fails)
  *   /ctx/header    adds the header line given in the request's X-Add header
  *   /ctx/teapot    sets 418, then fails: the status stays, the body is the error
- * Called with no HTTP request (scheduled task, init), it prints what each helper answered on
- * stdout (one line each) and succeeds. */
+ *   /ctx/created   sets 201, then fails: below 400, so the failure is a 500
+ *   /ctx/p/...     body: the path (escaped, as received) and the route parameter "rest" (decoded)
+ * Called with no HTTP request (scheduled task, init, tarmac:function call), it answers what each
+ * helper gave, one line each starting "outside ", on stdout and as its response, and succeeds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +20,24 @@ static void line(apron_buf *out, const char *label, apron_status st, const apron
     apron_buf_printf(out, "%s=%s\n", label, st == APRON_OK ? apron_buf_cstr(v) : err->msg);
 }
 
-static apron_status no_request(void)
+static apron_status no_request(apron_status path_st, const apron_error *path_err,
+                               apron_buf *out)
 {
     apron_buf v = APRON_BUF_INIT;
     apron_error err;
-    if (apron_request_method(&v, &err) != APRON_OK) printf("task request:method: %s\n", err.msg);
-    if (apron_request_header("accept", &v, &err) != APRON_OK)
-        printf("task request:header: %s\n", err.msg);
-    printf("task response:status 201: %s\n",
-           apron_response_status(201, &err) == APRON_OK ? "ok" : err.msg);
-    printf("task response:header: %s\n",
-           apron_response_header("X-A", "b", &err) == APRON_OK ? "ok" : err.msg);
+    apron_buf_printf(out, "outside request:path: %s\n", path_err->msg);
+    apron_status st = apron_request_method(&v, &err);
+    apron_buf_printf(out, "outside request:method: %s\n", st == APRON_OK ? "ok" : err.msg);
+    st = apron_request_header("accept", &v, &err);
+    apron_buf_printf(out, "outside request:header: %s\n", st == APRON_OK ? "ok" : err.msg);
+    st = apron_response_status(201, &err);
+    apron_buf_printf(out, "outside response:status 201: %s\n", st == APRON_OK ? "ok" : err.msg);
+    st = apron_response_header("X-A", "b", &err);
+    apron_buf_printf(out, "outside response:header: %s\n", st == APRON_OK ? "ok" : err.msg);
+    fputs(apron_buf_cstr(out), stdout);
     fflush(stdout);
     apron_buf_free(&v);
-    return APRON_OK;
+    return path_st == APRON_ERR_HOST ? APRON_OK : path_st;
 }
 
 static apron_status handler(const uint8_t *payload, size_t len, apron_buf *out)
@@ -39,7 +45,7 @@ static apron_status handler(const uint8_t *payload, size_t len, apron_buf *out)
     apron_buf path = APRON_BUF_INIT, v = APRON_BUF_INIT;
     apron_error err;
     apron_status st = apron_request_path(&path, &err);
-    if (st != APRON_OK) return no_request();
+    if (st != APRON_OK) return no_request(st, &err, out);
     const char *p = apron_buf_cstr(&path);
     if (strcmp(p, "/ctx/echo") == 0) {
         st = apron_request_method(&v, &err);
@@ -48,9 +54,7 @@ static apron_status handler(const uint8_t *payload, size_t len, apron_buf *out)
         st = apron_request_query(&v, &err);
         line(out, "query", st, &v, &err);
         st = apron_request_remote_addr(&v, &err);
-        line(out, "remote_addr_ok", APRON_OK, &(apron_buf){0}, &err);
-        if (st == APRON_OK && strncmp(apron_buf_cstr(&v), "127.0.0.1:", 10) != 0)
-            apron_buf_puts(out, "remote_addr is not loopback\n");
+        line(out, "remote_addr", st, &v, &err);
         st = apron_request_header("x-one", &v, &err);
         line(out, "x-one", st, &v, &err);
         st = apron_request_header("x-missing", &v, &err);
@@ -82,6 +86,14 @@ static apron_status handler(const uint8_t *payload, size_t len, apron_buf *out)
     } else if (strcmp(p, "/ctx/teapot") == 0) {
         apron_response_status(418, NULL);
         st = apron_fail(out, "short and stout");
+    } else if (strcmp(p, "/ctx/created") == 0) {
+        apron_response_status(201, NULL);
+        st = apron_fail(out, "created, then failed");
+    } else if (strncmp(p, "/ctx/p/", 7) == 0) {
+        line(out, "path", APRON_OK, &path, &err);
+        st = apron_request_param("rest", &v, &err);
+        line(out, "rest", st, &v, &err);
+        st = APRON_OK;
     } else {
         st = apron_fail(out, "unknown path %s", p);
     }
