@@ -19,9 +19,12 @@ static const struct {
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: apron wasm [--env NAME=VALUE]... FILE.wasm [ARG...]\n"
-                    "       apron wasm FILE.wasm --invoke NAME [ARG...]\n"
-                    "       apron run FILE.wasm --op NAME [--data TEXT | --data-file PATH]\n");
+    fprintf(stderr,
+            "usage: apron serve [--config FILE] [--listen ADDR:PORT] [--functions TARMAC.JSON]\n"
+            "                   [--print-config]\n"
+            "       apron wasm [--env NAME=VALUE]... FILE.wasm [ARG...]\n"
+            "       apron wasm FILE.wasm --invoke NAME [ARG...]\n"
+            "       apron run FILE.wasm --op NAME [--data TEXT | --data-file PATH]\n");
     return 2;
 }
 
