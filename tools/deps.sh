@@ -15,8 +15,10 @@ run=(build-essential cmake ninja-build pkg-config curl libmicrohttpd-dev libgnut
     libjansson-dev liblmdb-dev libsqlite3-dev libcurl4-openssl-dev libhiredis-dev libnats-dev
     libpq-dev libmariadb-dev clang lld-14 wasi-libc libclang-rt-14-dev-wasm32)
 # the test suite: unit tests, wasm tooling, sanitizer runtime, real back ends, load and checks
+# (wrk for `make soak`; nginx is the reference server of `make bench-http`, never started as a
+# service: the policy-rc.d below keeps apt from starting it, and no test runs it)
 test=("${run[@]}" libcmocka-dev wabt libclang-rt-14-dev openssl redis-server nats-server
-    postgresql mariadb-server prometheus wrk)
+    postgresql mariadb-server prometheus wrk nginx)
 
 case $set_name in
 run) want=("${run[@]}") ;;

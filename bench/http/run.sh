@@ -12,7 +12,7 @@ build=${1:-$root/build}
 rounds=${ROUNDS:-3} secs=${SECONDS_PER_RUN:-10} conns=${CONNECTIONS:-64} threads=${THREADS:-2}
 for tool in wrk nginx curl python3; do
     command -v $tool >/dev/null || PATH=$PATH:/usr/sbin command -v $tool >/dev/null ||
-        { echo "bench-http: $tool not found (Debian: apt-get install wrk nginx-light curl)"; exit 1; }
+        { echo "bench-http: $tool not found (Debian: apt-get install wrk nginx curl)"; exit 1; }
 done
 export PATH=$PATH:/usr/sbin
 hello=$build/examples/hello.wasm
