@@ -3,7 +3,8 @@
 # retries and apron's doubling backoff, run_mode job exit codes, a scheduled task observed running,
 # function-to-function calls through a `function` route, guest WASI output in the log, SIGHUP
 # reload of tarmac.json under load without a failed request, and `promtool check metrics`.
-# Ends with `N passed, N failed, N skipped`.
+# Cases print in cmocka's format ("[       OK ]", "[  SKIPPED ]", "[  FAILED  ] N test(s), listed
+# below:") so tests/run.sh counts each one, and a skipped case as skipped, not passed.
 #
 # usage: tests/integration/serve_features.sh [BUILD_DIR]
 set -u
@@ -11,11 +12,24 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1${2:+: $2}"; fail=$((fail + 1)); }
-skipped() { echo "skip - $1: $2"; skip=$((skip + 1)); }
-summary() { echo "$pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+pass=0 fail=0 skip=0 failed=() skipped_names=()
+ok() { echo "[       OK ] $1"; pass=$((pass + 1)); }
+bad() { echo "[  ERROR   ] $1${2:+: $2}"; fail=$((fail + 1)); failed+=("$1"); }
+skipped() { echo "[  SKIPPED ] $1: $2"; skip=$((skip + 1)); skipped_names+=("$1"); }
+summary() {
+    echo "[==========] $((pass + fail + skip)) test(s) run."
+    echo "[  PASSED  ] $pass test(s)."
+    if [ "$skip" -gt 0 ]; then
+        echo "[  SKIPPED ] $skip test(s), listed below:"
+        printf '[  SKIPPED ] %s\n' "${skipped_names[@]}"
+    fi
+    if [ "$fail" -gt 0 ]; then
+        echo "[  FAILED  ] $fail test(s), listed below:"
+        printf '[  FAILED  ] %s\n' "${failed[@]}"
+        exit 1
+    fi
+    exit 0
+}
 
 for tool in wat2wasm curl; do
     command -v $tool >/dev/null || { skipped "serve feature tests" "$tool not installed"; summary; }
@@ -37,7 +51,7 @@ start() {
     pid=$!
     base=
     for _ in $(seq 200); do
-        addr=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$log" | head -1)
+        addr=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$log" 2>/dev/null | head -1)
         [ -n "$addr" ] && { base=http://$addr; return 0; }
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.05
