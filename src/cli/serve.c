@@ -219,7 +219,8 @@ typedef struct {
 } task_arg;
 
 /* A scheduled task (TARMAC.md §3.3): every `frequency` seconds from start, the first run after one
- * interval; errors are not logged (as Tarmac), the duration is observed. Runs do not overlap. */
+ * interval; errors are not logged (as Tarmac) except a run stopped by the function's timeout_ms
+ * (apron's own limit, docs/isolation.md), the duration is observed. Runs do not overlap. */
 static void *task_main(void *p)
 {
     task_arg *t = p;
@@ -240,8 +241,12 @@ static void *task_main(void *p)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         ap_buf out = {0};
         ap_errbuf e;
-        ap_pool_fn_call(t->fn, (ap_bytes){0}, g->s->pool_wait_timeout_ms, &out, &e);
+        ap_pool_fn_status st =
+            ap_pool_fn_call(t->fn, (ap_bytes){0}, g->s->pool_wait_timeout_ms, &out, &e);
         ap_buf_free(&out);
+        if (st == AP_POOL_FN_TIMEOUT)
+            AP_LOG(AP_LOG_ERROR, "Scheduled Task exceeded timeout_ms",
+                   AP_LSTR("function", ap_pool_fn_name(t->fn)), AP_LSTR("error", e.msg));
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
         ap_metrics_observe(AP_METRIC_SCHEDULED_TASKS, ap_pool_fn_name(t->fn), ms);
