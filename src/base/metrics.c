@@ -128,26 +128,39 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static bool write_summary(ap_buf *out, const char *name, const char *lname, const series *s,
-                          long long now)
+static const double quantiles[3] = {0.5, 0.9, 0.99};
+
+/* The quantiles of s's observations in the window ending at now; NaN when there are none. */
+static void window_quantiles(const series *s, long long now, double q[3])
 {
-    static const double qs[] = {0.5, 0.9, 0.99};
     double win[RING];
     unsigned n = 0;
     for (unsigned i = 0; i < s->n; i++)
         if (now - s->at[i] <= WINDOW_NS) win[n++] = s->obs[i];
     qsort(win, n, sizeof win[0], cmp_double);
+    for (size_t k = 0; k < 3; k++) {
+        if (n == 0) {
+            q[k] = NAN;
+            continue;
+        }
+        unsigned idx = (unsigned)ceil(quantiles[k] * n) - 1;
+        q[k] = win[idx >= n ? n - 1 : idx];
+    }
+}
+
+static bool write_summary(ap_buf *out, const char *name, const char *lname, const series *s,
+                          long long now)
+{
+    double q[3];
+    window_quantiles(s, now, q);
     bool ok = true;
-    for (size_t q = 0; q < 3; q++) {
+    for (size_t k = 0; k < 3; k++) {
         ok &= ap_buf_printf(out, "%s{%s=\"", name, lname);
         ok &= put_label(out, s->label);
-        if (n == 0) {
-            ok &= ap_buf_printf(out, "\",quantile=\"%g\"} NaN\n", qs[q]);
-        } else {
-            unsigned idx = (unsigned)ceil(qs[q] * n) - 1;
-            if (idx >= n) idx = n - 1;
-            ok &= ap_buf_printf(out, "\",quantile=\"%g\"} %.17g\n", qs[q], win[idx]);
-        }
+        if (isnan(q[k]))
+            ok &= ap_buf_printf(out, "\",quantile=\"%g\"} NaN\n", quantiles[k]);
+        else
+            ok &= ap_buf_printf(out, "\",quantile=\"%g\"} %.17g\n", quantiles[k], q[k]);
     }
     ok &= ap_buf_printf(out, "%s_sum{%s=\"", name, lname);
     ok &= put_label(out, s->label);
@@ -222,6 +235,22 @@ static bool write_process(ap_buf *out)
                             fds);
     }
     return ok;
+}
+
+bool ap_metrics_summary_get(ap_metric m, const char *label, ap_metrics_summary *out)
+{
+    long long now = now_ns();
+    bool found = false;
+    pthread_mutex_lock(&lock);
+    for (const series *s = heads[m]; s && !found; s = s->next) {
+        if (families[m].gauge || !same(s->label, label)) continue;
+        double q[3];
+        window_quantiles(s, now, q);
+        *out = (ap_metrics_summary){s->count, s->sum, q[0], q[1], q[2]};
+        found = true;
+    }
+    pthread_mutex_unlock(&lock);
+    return found;
 }
 
 static ap_metrics_writer extra_writer;

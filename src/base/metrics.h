@@ -25,6 +25,14 @@ typedef enum {
 void ap_metrics_observe(ap_metric m, const char *label, double ms);
 /* Adds delta to a gauge series (label2 is the second label's value). */
 void ap_metrics_gauge_add(ap_metric m, const char *label, const char *label2, double delta);
+/* One summary series as /debug/stats shows it: observations ever and their sum (ms), and the
+ * 0.5/0.9/0.99 quantiles of those in the last 10 minutes (NaN when there are none). */
+typedef struct {
+    unsigned long long count;
+    double sum, p50, p90, p99;
+} ap_metrics_summary;
+/* The series of summary m with that label value; false (out untouched) when it has none yet. */
+bool ap_metrics_summary_get(ap_metric m, const char *label, ap_metrics_summary *out);
 /* Appends the exposition text; false on OOM. */
 bool ap_metrics_write(ap_buf *out);
 /* A writer ap_metrics_write calls after the built-in families (the user metrics of

@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
+#include <malloc.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -282,22 +284,70 @@ static enum MHD_Result serve_builtin(ap_http *h, request *rq)
     return send_text(rq, 500, "internal error");
 }
 
-/* With enable_pprof, apron's own statistics as JSON (TARMAC.md §11.7). */
+/* Appends v as the body of a JSON string (quotes, backslashes and control bytes escaped). */
+static bool json_text(ap_buf *out, const char *v)
+{
+    bool ok = true;
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '"' || c == '\\')
+            ok &= ap_buf_printf(out, "\\%c", c);
+        else if (c < 0x20)
+            ok &= ap_buf_printf(out, "\\u%04x", c);
+        else
+            ok &= ap_buf_append(out, v, 1);
+    }
+    return ok;
+}
+
+/* A latency in ms as JSON: null when there is none (no observation in the window). */
+static bool json_ms(ap_buf *out, const char *name, double v, const char *sep)
+{
+    return isnan(v) ? ap_buf_printf(out, "\"%s\":null%s", name, sep)
+                    : ap_buf_printf(out, "\"%s\":%.17g%s", name, v, sep);
+}
+
+/* With enable_pprof, apron's own statistics as JSON (TARMAC.md §11.7): requests in flight, the
+ * process's memory (resident and virtual from /proc/self/statm, malloc's bytes in use), and per
+ * function of the current route table its pool (size, instances live and idle, created,
+ * discarded, pool-wait timeouts) and its HTTP invocations: count and latency in whole ms (the
+ * wasm_functions metric: mean over all, quantiles over the last 10 minutes). */
 static enum MHD_Result serve_debug(ap_http *h, request *rq)
 {
     ap_buf out = {0};
-    bool ok = ap_buf_printf(&out, "{\"inflight\":%ld,\"running\":%ld,\"functions\":[",
+    bool ok = ap_buf_printf(&out, "{\"inflight\":%ld,\"running\":%ld,\"memory\":{",
                             atomic_load(&h->inflight), atomic_load(&h->running));
+    unsigned long long vm_pages = 0, rss_pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &vm_pages, &rss_pages) != 2) vm_pages = rss_pages = 0;
+        fclose(f);
+    }
+    unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE);
+    struct mallinfo2 mi = mallinfo2();
+    ok &= ap_buf_printf(&out,
+                        "\"rss_bytes\":%llu,\"virtual_bytes\":%llu,\"heap_in_use_bytes\":%zu},"
+                        "\"functions\":[",
+                        rss_pages * page, vm_pages * page, mi.uordblks + mi.hblkhd);
     const ap_http_routes *r = &rq->table->r;
     for (size_t i = 0; i < r->nfns; i++) {
         ap_pool_stats st;
         ap_pool_fn_stats(r->fns[i], &st);
+        ap_metrics_summary calls = {0, 0, NAN, NAN, NAN};
+        ap_metrics_summary_get(AP_METRIC_WASM_FUNCTIONS, rq->table->labels[i], &calls);
+        ok &= ap_buf_printf(&out, "%s{\"name\":\"", i ? "," : "");
+        ok &= json_text(&out, ap_pool_fn_name(r->fns[i]));
         ok &= ap_buf_printf(&out,
-                            "%s{\"name\":\"%s\",\"pool_size\":%zu,\"live\":%zu,\"idle\":%zu,"
-                            "\"created\":%llu,\"discarded\":%llu,\"timeouts\":%llu}",
-                            i ? "," : "", ap_pool_fn_name(r->fns[i]), st.size, st.live,
-                            st.idle, (unsigned long long)st.created,
-                            (unsigned long long)st.discarded, (unsigned long long)st.timeouts);
+                            "\",\"pool_size\":%zu,\"live\":%zu,\"idle\":%zu,"
+                            "\"created\":%llu,\"discarded\":%llu,\"timeouts\":%llu,"
+                            "\"calls\":%llu,\"latency_ms\":{",
+                            st.size, st.live, st.idle, (unsigned long long)st.created,
+                            (unsigned long long)st.discarded, (unsigned long long)st.timeouts,
+                            calls.count);
+        ok &= json_ms(&out, "mean", calls.count ? calls.sum / (double)calls.count : NAN, ",");
+        ok &= json_ms(&out, "p50", calls.p50, ",");
+        ok &= json_ms(&out, "p90", calls.p90, ",");
+        ok &= json_ms(&out, "p99", calls.p99, "}}");
     }
     ok &= ap_buf_append_str(&out, "]}\n");
     if (!ok) {
