@@ -159,9 +159,17 @@ static bool load_fn(gen *g, const ap_wapc_config *base, const char *name, const 
     ap_wapc_config lc = wc;
     if (!function_opts(g, name, pool_size, &o, &lc)) goto fail; /* logged */
     if (ap_pool_fn_load_opts(name, path, &o, &lc, &fn, &e) != AP_POOL_OK) {
-        AP_LOG(AP_LOG_ERROR, "Service stopped",
-               AP_LSTR("error", "could not load function"), AP_LSTR("function", name),
-               AP_LSTR("path", path), AP_LSTR("detail", e.msg));
+        /* TARMAC.md §1.2 steps 13 and 14: its wording for single-function and tarmac.json. */
+        char why[sizeof e.msg + 1200];
+        if (g->tarmac)
+            snprintf(why, sizeof why, "could not load function %s from path %s - %s", name, path,
+                     e.msg);
+        else
+            snprintf(why, sizeof why,
+                     "could not load default function path for wasm_function (%s) - %s", path,
+                     e.msg);
+        AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", why), AP_LSTR("function", name),
+               AP_LSTR("path", path));
         goto fail;
     }
     g->fns[g->nfns++] = fn;

@@ -25,3 +25,15 @@ add_test(NAME integration/http_context
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/http_context.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration/http_context PROPERTIES LABELS integration TIMEOUT 300)
+
+# server_limits.sh: header/URI limits, idle timeout, pool wait 503, payload + error, maintenance
+# mode, enable_pprof statistics, mTLS with two CAs and ignore_client_cert, start-up failures.
+add_test(NAME integration/server_limits
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/server_limits.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/server_limits PROPERTIES LABELS integration TIMEOUT 300)
+add_test(NAME integration/server_limits_event_loop
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/server_limits.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/server_limits_event_loop PROPERTIES LABELS integration
+  TIMEOUT 300 ENVIRONMENT APP_HTTP_THREADING=event-loop)
