@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "base/errbuf.h"
 #include "config/config.h"
@@ -54,6 +55,9 @@ typedef struct {
 typedef struct {
     const ap_settings *settings; /* borrowed: limits, TLS files, dynamic flags */
     ap_http_routes routes;
+    /* No listening socket (listen_addr is not read): connections arrive only through
+     * ap_http_add_connection. For in-process drivers: tests/fuzz/fuzz_server.c, unit tests. */
+    bool no_listen;
 } ap_http_config;
 
 /* Binds and starts serving. *out only on AP_HTTP_OK; e says why otherwise. */
@@ -68,7 +72,19 @@ bool ap_http_swap(ap_http *h, const ap_http_routes *routes);
  * elsewhere (init, scheduled task, function-to-function call) request:* fails with "no http
  * request in this context" and response:* succeeds without effect. False on OOM. */
 bool ap_http_register_host_calls(ap_wapc_registry *reg);
-/* "ADDR:PORT" actually bound (port 0 resolved). */
+/* Serves an already connected stream socket (any family: a socketpair will do) as if it had been
+ * accepted; addr is the peer address the request context reports. The server owns fd from then
+ * on and closes it, also when this fails (false: out of memory, too many connections). */
+bool ap_http_add_connection(ap_http *h, int fd, const struct sockaddr *addr, socklen_t addrlen);
+/* What the server is doing now (any thread; each figure read on its own). */
+typedef struct {
+    unsigned connections; /* open, accepted or added; a closed one counts until libmicrohttpd has
+                             cleaned it up (its request's completion has run by then) */
+    long requests;        /* begun (request line read) and not completed */
+    long running;         /* guests running, or queued for a worker, for a request */
+} ap_http_load;
+void ap_http_get_load(const ap_http *h, ap_http_load *out);
+/* "ADDR:PORT" actually bound (port 0 resolved); "-" with no_listen. */
 const char *ap_http_address(const ap_http *h);
 /* Graceful stop: stop accepting, let in-flight requests finish (at most timeout_s seconds), then
  * close every connection and join the threads. Returns the number of requests cut off. */

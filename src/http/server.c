@@ -706,8 +706,9 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     const ap_settings *s = cfg->settings;
     struct sockaddr_storage ss;
     socklen_t sl;
-    bool v6;
-    if (!parse_listen(s->listen_addr, &ss, &sl, &v6, e)) return AP_HTTP_BAD_ADDRESS;
+    bool v6 = false;
+    if (!cfg->no_listen && !parse_listen(s->listen_addr, &ss, &sl, &v6, e))
+        return AP_HTTP_BAD_ADDRESS;
     ap_http *h = calloc(1, sizeof *h);
     if (!h) return AP_HTTP_NOMEM;
     h->cfg = *cfg;
@@ -763,10 +764,11 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     }
     flags |= MHD_USE_SUPPRESS_DATE_NO_CLOCK; /* send_bytes adds http_date() */
     if (v6) flags |= MHD_USE_IPv6;
+    if (cfg->no_listen) flags |= MHD_USE_NO_LISTEN_SOCKET; /* ap_http_add_connection only */
     if (s->enable_tls) flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
     size_t no = 0;
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+    if (!cfg->no_listen) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     if (threads) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                          s->http_idle_timeout > 0 ? s->http_idle_timeout : 0,
@@ -775,7 +777,8 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
                                          (intptr_t)(s->max_header_size > 4096 ? s->max_header_size
                                                                                : 4096),
                                          NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+    if (!cfg->no_listen)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (s->enable_tls) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
@@ -795,6 +798,11 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
                       s->enable_tls ? "HTTPS" : "HTTP", s->listen_addr);
         st = AP_HTTP_LISTEN;
         goto fail;
+    }
+    if (cfg->no_listen) {
+        snprintf(h->address, sizeof h->address, "-");
+        *out = h;
+        return AP_HTTP_OK;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD);
     struct sockaddr_storage bound;
@@ -823,11 +831,27 @@ fail:
 
 const char *ap_http_address(const ap_http *h) { return h->address; }
 
+bool ap_http_add_connection(ap_http *h, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    return MHD_add_connection(h->d, fd, addr, addrlen) == MHD_YES;
+}
+
+void ap_http_get_load(const ap_http *h, ap_http_load *out)
+{
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    out->connections = di ? di->num_connections : 0;
+    out->requests = atomic_load(&h->inflight);
+    out->running = atomic_load(&h->running);
+}
+
 unsigned ap_http_stop(ap_http *h, int64_t timeout_s)
 {
     if (!h) return 0;
-    MHD_socket fd = MHD_quiesce_daemon(h->d); /* stop accepting */
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    if (!h->cfg.no_listen) {
+        MHD_socket fd = MHD_quiesce_daemon(h->d); /* stop accepting */
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+    }
     long long deadline = now_ns() + timeout_s * 1000000000LL;
     while (atomic_load(&h->running) > 0 && now_ns() < deadline)
         usleep(5000);
