@@ -257,7 +257,7 @@ apron_status apron_request_headers(apron_buf *out, apron_error *err);
 apron_status apron_request_remote_addr(apron_buf *out, apron_error *err); /* "ip:port" */
 /* The value of the route's `:name` (or `*name`) segment. */
 apron_status apron_request_param(const char *name, apron_buf *out, apron_error *err);
-/* The response status, 100-599; anything else fails with the host's error. A handler that
+/* The response status, 200-599; anything else fails with the host's error. A handler that
  * fails after choosing a status of 400 or more answers with that status and its error text. */
 apron_status apron_response_status(int status, apron_error *err);
 /* Adds a response header (repeatable). The host refuses Server, hop-by-hop headers,

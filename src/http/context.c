@@ -214,8 +214,10 @@ static ap_wapc_host_status response_call(void *user, const ap_wapc_call *call, a
             ok = p.ptr[i] >= '0' && p.ptr[i] <= '9';
             code = code * 10 + (unsigned)(p.ptr[i] - '0');
         }
-        if (!ok || code < 100 || code > 599)
-            return fail(error, "invalid status code \"%.*s\": want a number from 100 to 599",
+        /* 1xx is informational: sent as the final status, the client would wait for another
+         * response and take the next request's as this one's (found by fuzz-server) */
+        if (!ok || code < 200 || code > 599)
+            return fail(error, "invalid status code \"%.*s\": want a number from 200 to 599",
                         (const char *)p.ptr, p.len > 32 ? 32 : p.len);
         if (inv) inv->status = code;
         return AP_WAPC_HOST_OK;

@@ -475,7 +475,7 @@ static enum MHD_Result send_result(request *rq)
 {
     unsigned status = rq->status;
     size_t len = rq->out.len;
-    if (status < 200 || status == 204 || status == 304) len = 0; /* no content allowed */
+    if (status == 204 || status == 304) len = 0; /* no content allowed (1xx: context.c refuses) */
     const char *ctype = rq->has_content_type ? NULL : ap_http_sniff(rq->out.data, len);
     uint8_t *data = rq->out.data;
     rq->out = (ap_buf){0};

@@ -151,6 +151,10 @@ if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac
     check "response:status 404 (no failure)" 404 "status set" "$base/ctx/status/404"
     check "response:status 999 → guest error → 500" 500 "invalid status code" "$base/ctx/status/999"
     check "response:status 42 → 500" 500 "invalid status code" "$base/ctx/status/42"
+    # a 1xx is no final answer: sent as one, the client waited for another response and took the
+    # next request's for this one's (fuzz-server)
+    check "response:status 100 → 500" 500 "want a number from 200 to 599" "$base/ctx/status/100"
+    check "response:status 199 → 500" 500 "want a number from 200 to 599" "$base/ctx/status/199"
     check "response:header adds a header" 200 "header added" -H "X-Add: X-Custom: yes" "$base/ctx/header"
     has_header "custom header sent" "X-Custom: yes"
     check "Content-Type from the guest wins over sniffing" 200 "" -H "X-Add: Content-Type: application/x-test" "$base/ctx/header"
