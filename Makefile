@@ -18,7 +18,7 @@ FUZZ_TIME ?= 600
 # libFuzzer's per-input limit: generous, as the shared 2-vCPU VM can stall a process for seconds
 FUZZ_TIMEOUT ?= 30
 
-.PHONY: deps bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine fuzz-cap fuzz-http all test unit spectest asan asan-build check-ci clean
+.PHONY: deps bench bench-micro bench-reset soak fuzz fuzz-config fuzz-engine fuzz-cap fuzz-http fuzz-server all test unit spectest asan asan-build check-ci clean
 
 all: $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
@@ -94,8 +94,19 @@ fuzz-cap fuzz-http: $(FUZZ_BUILD)/build.ninja
 	  -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-$(@:fuzz-%=%) tests/fuzz/corpus/$(@:fuzz-%=%)
 
+# libmicrohttpd's parser and src/http/server.c's request handling with real test guests
+# (fuzz_server.c: raw HTTP/1.1 bytes over a socketpair, both threadings), FUZZ_TIME seconds,
+# seeded with the integration tests' requests (tests/fuzz/seeds.py --server, into the build folder).
+fuzz-server: $(FUZZ_BUILD)/build.ninja
+	@ninja -C $(FUZZ_BUILD) $@
+	@mkdir -p $(FUZZ_BUILD)/corpus-server
+	@python3 tests/fuzz/seeds.py --server $(FUZZ_BUILD)/seeds-server
+	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/$@ -max_total_time=$(FUZZ_TIME) \
+	  -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus-server $(FUZZ_BUILD)/seeds-server
+
 # Every target above in turn: FUZZ_TIME=600 is the 10-minute run of the README.
-fuzz: fuzz-engine fuzz-config fuzz-cap fuzz-http
+fuzz: fuzz-engine fuzz-config fuzz-cap fuzz-http fuzz-server
 
 # 60 s of wrk on the hello example (SOAK_TIME seconds; tests/soak.sh): zero non-2xx and socket
 # errors, RSS after the run within 10% of RSS after a warm-up.

@@ -4,11 +4,16 @@ from the payloads the unit tests send (tests/unit/cap/test_*.c, tests/unit/route
 encodings. Run from the repository root after changing the harnesses' input formats; the files
 are committed.
 
+`seeds.py --server DIR` writes fuzz-server's seeds into DIR instead (`make fuzz-server` does, into
+its build folder): the requests the integration tests send (tests/integration/server.sh,
+http_context.sh, capabilities.sh), as raw HTTP/1.1 bytes on one connection each.
+
 fuzz-cap input: [op][payload length, 2 bytes LE][payload] ...; op as enum in fuzz_cap.c (| 0x80:
 called from the "guarded" instance). fuzz-http input: text directives (fuzz_http.c)."""
 import base64
 import os
 import struct
+import sys
 
 (LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE, KV_GET, KV_SET, KV_DELETE, KV_KEYS,
  SQL_QUERY, SQL_EXEC, HTTP_CALL, M_COUNTER, M_GAUGE, M_HISTOGRAM, FUNCTION, FUNCTION_UNKNOWN,
@@ -149,7 +154,79 @@ HTTP = {
 }
 
 
+def req(method, path, headers=(), body=None, version="HTTP/1.1", chunked=False):
+    """One request as a client sends it: Host first, Content-Length for a body."""
+    if isinstance(body, str):
+        body = body.encode()
+    head = "%s %s %s\r\nHost: apron.test\r\n" % (method, path, version)
+    for h in headers:
+        head += h + "\r\n"
+    if body is not None and chunked:
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+        half = len(body) // 2
+        out = head.encode()
+        for part in (body[:half], body[half:]):
+            if part:
+                out += b"%x\r\n" % len(part) + part + b"\r\n"
+        return out + b"0\r\n\r\n"
+    if body is not None:
+        head += "Content-Length: %d\r\n" % len(body)
+    return head.encode() + b"\r\n" + (body or b"")
+
+
+# fuzz_server.c's routes: /echo (GET HEAD POST PUT DELETE), /iso, /call, /trap, /fail (POST),
+# /items/:id (GET PUT DELETE), /ctx/*rest (GET POST PUT PATCH DELETE), /health, /ready, /metrics;
+# max_request_body_size 1024, enable_pprof.
+SERVER = {
+    # server.sh
+    "echo_post": req("POST", "/echo", body="Howdie"),
+    "echo_put": req("PUT", "/echo", body="test data"),
+    "echo_get_query": req("GET", "/echo?x=1"),
+    "echo_delete_body": req("DELETE", "/echo", body="ignored"),
+    "echo_head": req("HEAD", "/echo"),
+    "echo_json": req("POST", "/echo", ["Content-Type: application/json"], '{"a":[1]}'),
+    "not_found": req("GET", "/nope"),
+    "patch_405": req("PATCH", "/echo"),
+    "options": req("OPTIONS", "/echo"),
+    "health_post_405": req("POST", "/health", body=""),
+    "too_large_header": req("POST", "/echo", ["Content-Length: 1025"]),
+    "too_large_body": req("POST", "/echo", body="x" * 1100, chunked=True),
+    "at_the_limit": req("POST", "/echo", body="a" * 1024),
+    "builtins": req("GET", "/health") + req("GET", "/ready") + req("GET", "/metrics") +
+                req("GET", "/debug/pprof/") + req("GET", "/debug/vars"),
+    "trap_fail": req("POST", "/trap", body="x") + req("POST", "/fail", body="x") +
+                 req("POST", "/echo", body="alive"),
+    "keep_alive": b"".join(req("POST", "/echo", body="req%d" % i) for i in range(4)),
+    "http10": req("GET", "/health", version="HTTP/1.0") +
+              req("POST", "/echo", ["Connection: keep-alive"], "ten", version="HTTP/1.0"),
+    "expect_100": req("POST", "/echo", ["Expect: 100-continue"], "continued"),
+    "encoded_path": req("GET", "/%65cho") + req("GET", "/items/%2F..%2f%00") +
+                    req("GET", "/ctx/a%zz%") + req("GET", "//echo") + req("GET", "*"),
+    "iso_call": req("POST", "/iso", body="isolated") + req("POST", "/call", body="x"),
+    # http_context.sh
+    "ctx_echo": req("PATCH", "/ctx/echo?a=1&b=two+words&c=%2F",
+                    ["X-One: first", "X-One: second", "X-Multi: a", "X-Multi: b"], "patch body"),
+    "ctx_status": b"".join(req("GET", "/ctx/status/%s" % c)
+                           for c in ("201", "204", "304", "100", "418", "599", "600", "abc")),
+    "ctx_header": req("GET", "/ctx/header", ["X-Add: X-Custom: v"]) +
+                  req("GET", "/ctx/header", ["X-Add: Content-Type: text/html"]) +
+                  req("GET", "/ctx/header", ["X-Add: Date: yesterday"]) +
+                  req("GET", "/ctx/header", ["X-Add: Content-Length: 99"]) +
+                  req("GET", "/ctx/header", ["X-Add: Bad Name: v"]),
+    "ctx_teapot": req("POST", "/ctx/teapot", body="x"),
+    "items": req("GET", "/items/42") + req("PUT", "/items/42", body="v") +
+             req("DELETE", "/items/42"),
+    "garbage": b"GET\r\n\r\n\x00\xff HTTP/9.9\r\n\r\n",
+}
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--server":
+        os.makedirs(sys.argv[2], exist_ok=True)
+        for name, data in SERVER.items():
+            with open(os.path.join(sys.argv[2], name), "wb") as f:
+                f.write(data)
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     for target, seeds in (("cap", CAP), ("http", HTTP)):
         d = os.path.join(here, "corpus", target)
