@@ -84,9 +84,10 @@ fuzz-config: $(FUZZ_BUILD)/build.ninja
 	    $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t || exit 1; done
 
 # The capability callbacks' payload decoding (fuzz_cap.c: every callback, protobuf and JSON, on
-# the in-memory KV and SQLite, httpclient stopped before the network) and the HTTP layer's own
-# request handling (fuzz_http.c: router, tarmac:request/response host calls, sniffing; no
-# sockets), FUZZ_TIME seconds each, seeded from tests/fuzz/corpus/<target>/ (tests/fuzz/seeds.py).
+# the in-memory KV and SQLite, httpclient stopped before the network, tarmac:function into
+# loaded test guests) and the HTTP layer's own request handling (fuzz_http.c: router,
+# tarmac:request/response host calls, sniffing; no sockets), FUZZ_TIME seconds each, seeded from
+# tests/fuzz/corpus/<target>/ (tests/fuzz/seeds.py).
 fuzz-cap fuzz-http: $(FUZZ_BUILD)/build.ninja
 	@ninja -C $(FUZZ_BUILD) $@
 	@mkdir -p $(FUZZ_BUILD)/corpus-$(@:fuzz-%=%)

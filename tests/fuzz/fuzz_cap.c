@@ -9,6 +9,13 @@
  * allowed_hosts restrict httpclient. Calls go through the waPC registry exactly as __host_call
  * sends them, so every payload is tried as protobuf, then as JSON, as a guest's would be.
  *
+ * tarmac:function reaches real loaded functions (ap_cap_bind_functions), built from this build's
+ * tests/guests: "echo" (http_echo.wasm, request isolation: answers its payload), "call"
+ * (http_call.wasm: calls tarmac:function:echo) and "relay" (fn_relay.wasm: its payload names the
+ * next host call, [n][namespace][m][operation][rest], so one input chains relay → relay → … →
+ * any capability, traps, or fails). function_max_depth is 4 here, so chains reach the limit;
+ * "guarded" has a route but no loaded function ("module not found").
+ *
  * Per input, nothing shared between inputs: the in-memory KV back end (kv/mem.c) and SQLite on
  * ":memory:" (sql/sqlite.c), fenced below so a mutated statement cannot attach files, build huge
  * values or loop for ever; user metrics are forgotten after each input.
@@ -187,6 +194,7 @@ enum {
     OP_FUNCTION_UNKNOWN, /* tarmac:function:<payload>: no such handler */
     OP_HTTP_RESPONSE,    /* sets the response the next httpclient calls get */
     OP_METRICS_RENDER,   /* /metrics with the user metrics so far */
+    OP_FUNCTION_CALL,    /* [n][name: n bytes][rest]: tarmac:function:<name> with rest */
     OPS
 };
 
@@ -206,8 +214,30 @@ static const struct {
 static const char tarmac_json[] =
     "{\"services\":{\"svc\":{\"name\":\"svc\",\"functions\":{"
     "\"guarded\":{\"filepath\":\"g.wasm\",\"allowed_hosts\":[\"127.0.0.1:1\",\"*.example.test\","
-    "\"localhost\"]}},"
-    "\"routes\":[{\"type\":\"function\",\"function\":\"guarded\"}]}}}";
+    "\"localhost\"]},"
+    "\"echo\":{\"filepath\":\"http_echo.wasm\"},\"call\":{\"filepath\":\"http_call.wasm\"},"
+    "\"relay\":{\"filepath\":\"fn_relay.wasm\"}},"
+    "\"routes\":[{\"type\":\"function\",\"function\":\"guarded\"},"
+    "{\"type\":\"function\",\"function\":\"echo\"},{\"type\":\"function\",\"function\":\"call\"},"
+    "{\"type\":\"function\",\"function\":\"relay\"}]}}}";
+
+#ifndef APRON_GUESTS_DIR
+#error "APRON_GUESTS_DIR: the build's tests/guests folder (tests/fuzz/fuzz.cmake)"
+#endif
+
+/* The functions tarmac:function calls: name, guest file, pool size, isolation. Pools are larger
+ * than the depth limit, so a chain never waits for an instance. */
+static const struct {
+    const char *name, *file;
+    size_t pool;
+    ap_isolation isolation;
+} loaded[] = {
+    {"echo", "http_echo.wasm", 8, AP_ISOLATION_REQUEST},
+    {"call", "http_call.wasm", 8, AP_ISOLATION_POOL},
+    {"relay", "fn_relay.wasm", 8, AP_ISOLATION_POOL},
+};
+#define NLOADED (sizeof loaded / sizeof *loaded)
+static ap_pool_fn *fns[NLOADED];
 
 /* The smallest waPC guest: memory and a __guest_call that returns 0. Its instance only names
  * the caller (allowed_hosts, log records); it never runs. */
@@ -237,6 +267,8 @@ static void setup(void)
     if (ap_settings_defaults(&settings) != AP_CONFIG_OK)
         abort();
     settings.http_client_max_response_body_size = 64; /* small: the cap's truncation is reached */
+    settings.function_max_depth = 4;                   /* chains reach the limit */
+    settings.pool_wait_timeout_ms = 100;
     if (ap_tarmac_parse(tarmac_json, sizeof tarmac_json - 1, "fuzz.json", "/fuzz", &tarmac,
                         &problems) != AP_CONFIG_OK)
         abort();
@@ -255,6 +287,18 @@ static void setup(void)
         ap_wapc_instance_new(m, &wc, &guarded, &e) != AP_WAPC_OK)
         abort();
     ap_wapc_module_unref(m);
+    for (size_t i = 0; i < NLOADED; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", APRON_GUESTS_DIR, loaded[i].file);
+        ap_wapc_config fc = {.registry = reg, .tarmac_texts = true};
+        ap_pool_fn_opts o = {.pool_size = loaded[i].pool, .timeout_ms = 10000,
+                             .isolation = loaded[i].isolation};
+        if (ap_pool_fn_load_opts(loaded[i].name, path, &o, &fc, &fns[i], &e) != AP_POOL_OK) {
+            fprintf(stderr, "fuzz-cap: %s: %s (built by the wat_guests target)\n", path, e.msg);
+            abort();
+        }
+    }
+    ap_cap_bind_functions(cap, fns, NLOADED);
     debug = getenv("FUZZ_DEBUG") != NULL;
 }
 
@@ -300,15 +344,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (k == OP_FUNCTION_UNKNOWN) {
             call.namespace_ = (ap_bytes){(const uint8_t *)"function", 8};
             call.operation = payload;
+        } else if (k == OP_FUNCTION_CALL) {
+            size_t n = len ? payload.ptr[0] : 0;
+            if (n > len - (len > 0)) n = len - (len > 0);
+            call.namespace_ = (ap_bytes){(const uint8_t *)"function", 8};
+            call.operation = (ap_bytes){payload.ptr + (len > 0), n};
+            call.payload = (ap_bytes){payload.ptr + (len > 0) + n, len - (len > 0) - n};
         } else {
             call.namespace_ = (ap_bytes){(const uint8_t *)calls[k].ns, strlen(calls[k].ns)};
             call.operation = (ap_bytes){(const uint8_t *)calls[k].op, strlen(calls[k].op)};
         }
         ap_wapc_host_status st = ap_wapc_registry_dispatch(reg, &call, &resp, &err);
         if (debug) /* FUZZ_DEBUG=1: what each call answered, to check seeds by hand */
-            fprintf(stderr, "%s:%s %s resp=%.*s err=%.*s\n", (const char *)call.namespace_.ptr,
-                    k == OP_FUNCTION_UNKNOWN ? "?" : calls[k].op, st == AP_WAPC_HOST_OK ? "ok" : "error",
-                    (int)resp.len, resp.data ? (const char *)resp.data : "", (int)err.len,
+            fprintf(stderr, "%s:%.*s %s resp=%.*s err=%.*s\n", (const char *)call.namespace_.ptr,
+                    (int)call.operation.len, (const char *)call.operation.ptr,
+                    st == AP_WAPC_HOST_OK ? "ok" : "error", (int)resp.len,
+                    resp.data ? (const char *)resp.data : "", (int)err.len,
                     err.data ? (const char *)err.data : "");
     }
     ap_buf_free(&resp);

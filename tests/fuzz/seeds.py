@@ -17,7 +17,7 @@ import sys
 
 (LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE, KV_GET, KV_SET, KV_DELETE, KV_KEYS,
  SQL_QUERY, SQL_EXEC, HTTP_CALL, M_COUNTER, M_GAUGE, M_HISTOGRAM, FUNCTION, FUNCTION_UNKNOWN,
- HTTP_RESPONSE, METRICS_RENDER) = range(19)
+ HTTP_RESPONSE, METRICS_RENDER, FUNCTION_CALL) = range(20)
 GUARDED = 0x80
 
 
@@ -54,6 +54,21 @@ def call(op, payload):
     if isinstance(payload, str):
         payload = payload.encode()
     return bytes([op]) + struct.pack("<H", len(payload)) + payload
+
+
+def fcall(name, payload=b""):
+    """OP_FUNCTION_CALL: tarmac:function:<name> with payload."""
+    name = name.encode()
+    return call(FUNCTION_CALL, bytes([len(name)]) + name + payload)
+
+
+def relay(ns="", op="", rest=b""):
+    """fn_relay.wasm's payload: call tarmac:<ns>:<op> with rest (ns "": answer rest)."""
+    if isinstance(rest, str):
+        rest = rest.encode()
+    if not ns:
+        return b"\x00" + rest
+    return bytes([len(ns)]) + ns.encode() + bytes([len(op)]) + op.encode() + rest
 
 
 def http_req_pb(method="", url="", headers=(), body=b"", insecure=False):
@@ -133,6 +148,21 @@ CAP = {
         call(LOG_INFO, "hello"), call(LOG_ERROR | GUARDED, "bad \x00 thing \xff"),
         call(LOG_WARN, "w"), call(LOG_DEBUG, '{"json":"message"}'), call(LOG_TRACE, ""),
         call(FUNCTION | GUARDED, "payload"), call(FUNCTION_UNKNOWN, "nothere"),
+    ],
+    # tarmac:function into the loaded guests (echo, call, relay); function_max_depth is 4
+    "function_chain": [
+        fcall("echo", b"hello"), fcall("call", b"via call"), fcall("relay", relay(rest="done")),
+        fcall("relay", relay("function", "relay", relay("function", "echo", b"two deep"))),
+        fcall("relay", relay("function", "relay", relay("function", "relay", relay(
+            "function", "relay", relay("function", "relay", relay(rest="too deep")))))),
+        fcall("relay", relay("function", "call", b"relay to call to echo")),
+        fcall("relay", b"\xff"), fcall("relay", b"\x05ab"), fcall("relay", b""),
+        fcall("relay", relay("function", "guarded", b"x")),
+        fcall("relay", relay("function", "nope", b"x")),
+        fcall("relay", relay("kvstore", "set", '{"key":"k","data":"dmFsdWU="}')),
+        fcall("relay", relay("function", "relay", relay("kvstore", "get", '{"key":"k"}'))),
+        fcall("relay", relay("logger", "info", "from a callee")),
+        fcall("guarded", b"x"), fcall("", b"x"), fcall("nothere", b"x"),
     ],
 }
 
