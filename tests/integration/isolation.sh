@@ -29,21 +29,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
-pass=0 fail=0 skip=0 failed=() skipped=() tmp=
-ok() { echo "[       OK ] $1"; pass=$((pass + 1)); }
-bad() { echo "[  ERROR   ] $1${2:+: $2}"; fail=$((fail + 1)); failed+=("$1"); }
-skip_case() { echo "[  SKIPPED ] $1: $2"; skip=$((skip + 1)); skipped+=("$1"); }
-finish() {
-    echo "[==========] $((pass + fail + skip)) test(s) run."
-    echo "[  PASSED  ] $pass test(s)."
-    [ "$skip" -gt 0 ] && { echo "[  SKIPPED ] $skip test(s), listed below:"; printf '[  SKIPPED ] %s\n' "${skipped[@]}"; }
-    if [ "$fail" -gt 0 ]; then
-        echo "[  FAILED  ] $fail test(s), listed below:"; printf '[  FAILED  ] %s\n' "${failed[@]}"
-        [ -n "$tmp" ] && [ -f "$tmp/log" ] && { echo "--- server log (tail)"; tail -n 40 "$tmp/log"; }
-        exit 1
-    fi
-    exit 0
-}
+. "$root/tests/integration/report.sh"
+tmp=
+on_failure() { [ -n "$tmp" ] && [ -f "$tmp/log" ] && { echo "--- server log (tail)"; tail -n 40 "$tmp/log"; }; }
 
 for tool in wat2wasm curl; do
     command -v $tool >/dev/null || { skip_case isolation "$tool not installed"; finish; }

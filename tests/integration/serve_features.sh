@@ -12,36 +12,19 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
-pass=0 fail=0 skip=0 failed=() skipped_names=()
-ok() { echo "[       OK ] $1"; pass=$((pass + 1)); }
-bad() { echo "[  ERROR   ] $1${2:+: $2}"; fail=$((fail + 1)); failed+=("$1"); }
-skipped() { echo "[  SKIPPED ] $1: $2"; skip=$((skip + 1)); skipped_names+=("$1"); }
-summary() {
-    echo "[==========] $((pass + fail + skip)) test(s) run."
-    echo "[  PASSED  ] $pass test(s)."
-    if [ "$skip" -gt 0 ]; then
-        echo "[  SKIPPED ] $skip test(s), listed below:"
-        printf '[  SKIPPED ] %s\n' "${skipped_names[@]}"
-    fi
-    if [ "$fail" -gt 0 ]; then
-        echo "[  FAILED  ] $fail test(s), listed below:"
-        printf '[  FAILED  ] %s\n' "${failed[@]}"
-        exit 1
-    fi
-    exit 0
-}
+. "$root/tests/integration/report.sh"
 
 for tool in wat2wasm curl; do
-    command -v $tool >/dev/null || { skipped "serve feature tests" "$tool not installed"; summary; }
+    command -v $tool >/dev/null || { skip_case "serve feature tests" "$tool not installed"; finish; }
 done
-[ -x "$apron" ] || { bad "apron binary" "$apron missing"; summary; }
+[ -x "$apron" ] || { bad "apron binary" "$apron missing"; finish; }
 
 tmp=$(mktemp -d /tmp/apron-features-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 for g in echo fail call print flaky; do
-    wat2wasm "$root/tests/guests/wat/http_$g.wat" -o "$tmp/$g.wasm" || { bad "wat2wasm http_$g"; summary; }
+    wat2wasm "$root/tests/guests/wat/http_$g.wat" -o "$tmp/$g.wasm" || { bad "wat2wasm http_$g"; finish; }
 done
 
 # start LOG [ENV...] -- ARGS: starts apron in the background, sets pid and base (URL).
@@ -130,7 +113,7 @@ if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/main.j
     if command -v promtool >/dev/null; then
         promtool check metrics <"$tmp/metrics" >"$tmp/promtool" 2>&1 && ok "promtool check metrics" || bad "promtool check metrics" "$(head -5 "$tmp/promtool")"
     else
-        skipped "promtool check metrics" "promtool not installed (Debian package prometheus)"
+        skip_case "promtool check metrics" "promtool not installed (Debian package prometheus)"
     fi
 
     # ---- SIGHUP reload under load ----
@@ -167,4 +150,4 @@ if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/main.j
 else
     bad "server starts" "$(tail -5 "$tmp/log")"
 fi
-summary
+finish

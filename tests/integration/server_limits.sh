@@ -23,21 +23,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
-pass=0 fail=0 skip=0 failed=() skipped=() tmp= log=
-ok() { echo "[       OK ] $1"; pass=$((pass + 1)); }
-bad() { echo "[  ERROR   ] $1${2:+: $2}"; fail=$((fail + 1)); failed+=("$1"); }
-skip_case() { echo "[  SKIPPED ] $1: $2"; skip=$((skip + 1)); skipped+=("$1"); }
-finish() {
-    echo "[==========] $((pass + fail + skip)) test(s) run."
-    echo "[  PASSED  ] $pass test(s)."
-    [ "$skip" -gt 0 ] && { echo "[  SKIPPED ] $skip test(s), listed below:"; printf '[  SKIPPED ] %s\n' "${skipped[@]}"; }
-    if [ "$fail" -gt 0 ]; then
-        echo "[  FAILED  ] $fail test(s), listed below:"; printf '[  FAILED  ] %s\n' "${failed[@]}"
-        [ -n "$log" ] && [ -f "$log" ] && { echo "--- last server log (tail)"; tail -n 20 "$log"; }
-        exit 1
-    fi
-    exit 0
-}
+. "$root/tests/integration/report.sh"
+tmp= log=
+on_failure() { [ -n "$log" ] && [ -f "$log" ] && { echo "--- last server log (tail)"; tail -n 20 "$log"; }; }
 # expect NAME CONDITION_STATUS DETAIL: ok when the status is 0.
 expect() { if [ "$2" -eq 0 ]; then ok "$1"; else bad "$1" "$3"; fi; }
 
