@@ -161,9 +161,14 @@ if start main APP_HTTP_IDLE_TIMEOUT=1 APP_POOL_WAIT_TIMEOUT_MS=200 APP_ENABLE_PP
     }
     fn() { echo "(.functions[] | select(.name == \"$1\"))"; }
     pyfn() { echo "[f for f in d['functions'] if f['name'] == '$1'][0]"; }
+    # AddressSanitizer's allocator keeps no malloc count: the server reports null there
+    heap_jq='.memory.heap_in_use_bytes > 0' heap_py="d['memory']['heap_in_use_bytes'] > 0"
+    if nm "$apron" 2>/dev/null | grep -q __asan_init; then
+        heap_jq='.memory.heap_in_use_bytes == null' heap_py="d['memory']['heap_in_use_bytes'] is None"
+    fi
     stat "stats: resident, virtual and heap memory in bytes" \
-        '.memory.rss_bytes > 0 and .memory.virtual_bytes >= .memory.rss_bytes and .memory.heap_in_use_bytes > 0' \
-        "d['memory']['rss_bytes'] > 0 and d['memory']['virtual_bytes'] >= d['memory']['rss_bytes'] and d['memory']['heap_in_use_bytes'] > 0"
+        ".memory.rss_bytes > 0 and .memory.virtual_bytes >= .memory.rss_bytes and $heap_jq" \
+        "d['memory']['rss_bytes'] > 0 and d['memory']['virtual_bytes'] >= d['memory']['rss_bytes'] and $heap_py"
     stat "stats: every function of the route table is listed" \
         '[.functions[].name] == ["echo", "counted", "never", "slow", "both"]' \
         "[f['name'] for f in d['functions']] == ['echo', 'counted', 'never', 'slow', 'both']"
