@@ -60,14 +60,15 @@ clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # libFuzzer on decode + validate + compile + instantiate + call, seeded from the spec suite's
-# modules (converted by `make spectest`); FUZZ_TIME seconds (default 600).
+# modules (converted by `make spectest`) and tests/wast's (converted by `make test`); FUZZ_TIME seconds
+# (default 600).
 $(FUZZ_BUILD)/build.ninja: CMakeLists.txt
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) $(GEN) -DAPRON_FUZZ=ON $(CMAKE_ARGS) >/dev/null
 
 fuzz-engine: $(FUZZ_BUILD)/build.ninja spectest
 	@ninja -C $(FUZZ_BUILD) fuzz-engine
 	@mkdir -p $(FUZZ_BUILD)/corpus-engine $(FUZZ_BUILD)/seeds-engine
-	@find $(BUILD)/spectest -name '*.wasm' -size -64k -exec cp {} $(FUZZ_BUILD)/seeds-engine/ \; 2>/dev/null || true
+	@find $(BUILD)/spectest $(BUILD)/wast -name '*.wasm' -size -64k -exec cp {} $(FUZZ_BUILD)/seeds-engine/ \; 2>/dev/null || true
 	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} $(FUZZ_BUILD)/fuzz-engine -max_total_time=$(FUZZ_TIME) \
 	  -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-engine $(FUZZ_BUILD)/seeds-engine
