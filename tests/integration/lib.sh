@@ -5,8 +5,7 @@
 # below:", "[  SKIPPED ] ...") so tests/run.sh counts every case, as it does for unit tests.
 # A script exits 1 if any case failed, 0 otherwise (a skipped script prints its reason and exits 0).
 
-pass=0 fail=0 skip=0
-failed_names=() skipped_names=()
+. "$root/tests/integration/report.sh" # pass/fail/skip counts, skip_case, finish
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
@@ -47,23 +46,3 @@ check() {
     rm -f "$tmp/want_err"
 }
 
-skip_case() {
-    echo "[  SKIPPED ] $1: $2"
-    skip=$((skip + 1))
-    skipped_names+=("$1")
-}
-
-finish() {
-    echo "[==========] $((pass + fail + skip)) test(s) run."
-    echo "[  PASSED  ] $pass test(s)."
-    if [ "$skip" -gt 0 ]; then
-        echo "[  SKIPPED ] $skip test(s), listed below:"
-        printf '[  SKIPPED ] %s\n' "${skipped_names[@]}"
-    fi
-    if [ "$fail" -gt 0 ]; then
-        echo "[  FAILED  ] $fail test(s), listed below:"
-        printf '[  FAILED  ] %s\n' "${failed_names[@]}"
-        exit 1
-    fi
-    exit 0
-}
