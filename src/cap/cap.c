@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <time.h>
 
+#include "base/blocking.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/ready.h"
@@ -19,6 +20,7 @@ typedef struct cap_entry {
     struct cap_entry *next;
     ap_cap *cap;
     cap_fn fn;
+    bool may_block; /* waits on a back end, a server or a pool: base/blocking.h */
     char label[96]; /* wasm_callbacks label: binding:operation, as Tarmac (no capability) */
 } cap_entry;
 
@@ -66,6 +68,7 @@ static ap_wapc_host_status dispatch(void *user, const ap_wapc_call *call, ap_buf
            AP_LMEM("namespace", (const char *)call->binding.ptr, call->binding.len),
            AP_LMEM("capability", (const char *)call->namespace_.ptr, call->namespace_.len),
            AP_LMEM("operation", (const char *)call->operation.ptr, call->operation.len));
+    if (en->may_block) ap_blocking_note();
     long long t0 = now_ns();
     ap_wapc_host_status st = en->fn(en->cap, call, response, error);
     double ms = (double)((now_ns() - t0) / 1000000);
@@ -89,6 +92,8 @@ static bool add(ap_cap *c, ap_wapc_registry *reg, const char *ns, const char *op
         return false;
     en->cap = c;
     en->fn = fn;
+    /* Logging and metrics stay in the process; every other capability may wait. */
+    en->may_block = strcmp(ns, "logger") != 0 && strcmp(ns, "metrics") != 0;
     snprintf(en->label, sizeof en->label, "tarmac:%s", op);
     en->next = c->entries;
     c->entries = en;

@@ -98,7 +98,7 @@ typedef struct {
     X(max_request_body_size, INT, "10485760")                                                      \
     X(max_header_size, INT, "16384")                                                               \
     X(http_idle_timeout, INT, "60")                                                                \
-    X(http_threading, STRING, "connection")                                                        \
+    X(http_threading, STRING, "event-loop")                                                        \
     X(http_threads, INT, "0")                                                                      \
     X(wasm_workers, INT, "0")                                                                      \
     X(pool_wait_timeout_ms, INT, "5000")                                                           \

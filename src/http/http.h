@@ -1,15 +1,18 @@
 /* http.h — the HTTP(S) listener on libmicrohttpd (the only folder that includes its header).
  *
- * Threading (`http_threading`, README "Threading"):
- * - "connection" (default): MHD's listening thread only accepts; each connection then has a
- *   thread of its own that parses its requests, answers built-ins, runs guests and sends the
- *   responses. A slow guest holds only its own connection, which HTTP/1.1 serialises anyway.
- * - "event-loop": MHD runs an epoll event loop on `http_threads` threads (MHD's thread pool),
- *   which accept connections, parse requests, read bodies and answer built-ins (/health,
- *   /ready, /metrics, 404/405/413). A request for a function is suspended
- *   (MHD_suspend_connection) and queued to `wasm_workers` worker threads; the worker runs the
- *   guest, stores the response and resumes the connection, and MHD's thread sends it.
- * Either way guests never run on a thread that accepts or polls other connections.
+ * Threading (`http_threading`, README "Threading"). Either way apron's own listener thread
+ * (listener.h) is the only one that accepts; it hands each connection to libmicrohttpd.
+ * - "event-loop" (default): MHD runs an epoll event loop on `http_threads` threads (MHD's thread
+ *   pool), which parse requests, read bodies and answer built-ins (/health, /ready, /metrics,
+ *   404/405/413). A function whose last 8 calls were each quick (under 0.5 ms) and made no host
+ *   call that may wait (base/blocking.h) runs right there, on an instance already idle. Any
+ *   other function request is suspended (MHD_suspend_connection) and queued to `wasm_workers`
+ *   worker threads; the worker runs the guest, stores the response and resumes the connection,
+ *   and MHD's thread sends it. A call that breaks the rule sends its function back to the
+ *   workers, so a guest that waits holds an event-loop thread at most once in a row.
+ * - "connection": each connection has a thread of its own that parses its requests, answers
+ *   built-ins, runs guests and sends the responses. A slow guest holds only its own connection,
+ *   which HTTP/1.1 serialises anyway.
  *
  * Routes and functions form a table that ap_http_swap replaces while serving (SIGHUP reload): a
  * request holds the table it was routed with until it completes, so none is dropped.
@@ -35,7 +38,7 @@
 
 typedef enum {
     AP_HTTP_OK = 0,
-    AP_HTTP_BAD_ADDRESS, /* listen_addr is not host:port */
+    AP_HTTP_BAD_ADDRESS, /* listen_addr is not host:port, or its host does not resolve */
     AP_HTTP_TLS,         /* certificate, key or CA unusable */
     AP_HTTP_LISTEN,      /* bind/listen failed */
     AP_HTTP_NOMEM,

@@ -14,8 +14,9 @@
 
 #define AP_HTTP_INVOCATION_MAGIC 0x68747470u /* "http": the context is ours */
 
-/* Lives on the worker's stack for one invocation; the connection is suspended meanwhile, so
- * reading its headers from the worker thread is safe. */
+/* Lives on the stack of the thread running one invocation: a worker, with the connection
+ * suspended meanwhile (so reading its headers from there is safe), or the MHD thread that owns
+ * the connection. */
 typedef struct {
     uint32_t magic;
     struct MHD_Connection *conn;

@@ -23,10 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/blocking.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/ready.h"
 #include "internal.h"
+#include "listener.h"
 
 typedef enum { REQ_NEW, REQ_BODY, REQ_RUNNING, REQ_DONE } req_state;
 
@@ -36,6 +38,8 @@ typedef struct table {
     bool *reads_request; /* per r.fns[i]: the module's data mentions `request` (read once, not
                             per request: it is a search through the module's bytes) */
     char **labels;       /* per r.fns[i]: "NAME:handler", its wasm_functions metric label */
+    atomic_uint *streak; /* per r.fns[i]: calls in a row that were quick and waited on nothing
+                            (up to INLINE_STREAK): event-loop threads run it themselves */
     atomic_long refs;
 } table;
 
@@ -53,6 +57,7 @@ typedef struct request {
     ap_pool_fn *fn;
     bool fn_reads_request;
     const char *fn_label; /* the table's "NAME:handler" for fn */
+    atomic_uint *fn_streak; /* the table's streak for fn */
     ap_router_match match;
     bool routed;     /* went through the middleware: Server header, metric */
     bool too_large;
@@ -71,6 +76,7 @@ struct ap_http {
     pthread_mutex_t tlock; /* guards `current` and the reference taken on it */
     table *current;
     struct MHD_Daemon *d;
+    ap_listener *listener; /* NULL with no_listen */
     char address[80];
     char *tls_cert, *tls_key, *tls_ca;
     atomic_long inflight;  /* requests between the first call and completion */
@@ -165,6 +171,7 @@ static ap_pool_fn *find_fn(const table *t, request *rq)
         if (strcmp(ap_pool_fn_name(t->r.fns[i]), rq->match.function) == 0) {
             rq->fn_reads_request = t->reads_request[i];
             rq->fn_label = t->labels[i];
+            rq->fn_streak = &t->streak[i];
             return t->r.fns[i];
         }
     return NULL;
@@ -181,7 +188,34 @@ static unsigned response_status(ap_pool_fn_status st, unsigned chosen)
     return chosen >= 400 ? chosen : 500;
 }
 
-static void run_function(ap_http *h, request *rq)
+/* Event-loop threading runs a function on the event-loop thread itself (no hand-off to a
+ * worker: about a third less CPU per request) once its last INLINE_STREAK calls each finished
+ * within INLINE_BUDGET_NS without a host call that may wait (base/blocking.h) — and only when
+ * one of its instances is idle, so the thread never waits for one or starts one. A call that
+ * breaks the rule sends the function back to the workers until it earns its streak again. */
+#define INLINE_STREAK 8u
+#define INLINE_BUDGET_NS 500000LL
+
+static bool runs_inline(const request *rq)
+{
+    return rq->fn_streak && atomic_load_explicit(rq->fn_streak, memory_order_relaxed) >=
+                                INLINE_STREAK;
+}
+
+static void note_call(request *rq, bool ok, long long ns, bool waited)
+{
+    if (!rq->fn_streak) return;
+    if (ok && !waited && ns < INLINE_BUDGET_NS) {
+        if (atomic_load_explicit(rq->fn_streak, memory_order_relaxed) < INLINE_STREAK)
+            atomic_fetch_add_explicit(rq->fn_streak, 1, memory_order_relaxed);
+    } else {
+        atomic_store_explicit(rq->fn_streak, 0, memory_order_relaxed);
+    }
+}
+
+/* Runs the request's function; with idle_only, only if an instance is idle (false: nothing was
+ * done). */
+static bool run_function(ap_http *h, request *rq, bool idle_only)
 {
     const char *name = rq->match.function;
     char buf[300];
@@ -205,10 +239,16 @@ static void run_function(ap_http *h, request *rq)
                                   .path = rq->path,
                                   .query = rq->query,
                                   .match = &rq->match};
-        ap_pool_fn_status st = ap_pool_fn_call_ctx(fn, payload, h->cfg.settings->pool_wait_timeout_ms,
-                                                   &inv, &rq->out, &e);
+        unsigned long waits = ap_blocking_count();
+        ap_pool_fn_status st;
+        if (!idle_only)
+            st = ap_pool_fn_call_ctx(fn, payload, h->cfg.settings->pool_wait_timeout_ms, &inv,
+                                     &rq->out, &e);
+        else if (!ap_pool_fn_try_call_ctx(fn, payload, &inv, &rq->out, &e, &st))
+            return false;
         rq->status = response_status(st, inv.status);
         ok = st == AP_POOL_FN_OK;
+        note_call(rq, ok, now_ns() - t0, ap_blocking_count() != waits);
         rq->headers = inv.headers;
         rq->has_content_type = inv.has_content_type;
     }
@@ -222,6 +262,7 @@ static void run_function(ap_http *h, request *rq)
         ap_buf_reset(&rq->out);
         ap_buf_append_str(&rq->out, e.msg);
     }
+    return true;
 }
 
 static void *worker_main(void *arg)
@@ -239,7 +280,7 @@ static void *worker_main(void *arg)
         h->qhead = rq->next;
         if (!h->qhead) h->qtail = NULL;
         pthread_mutex_unlock(&h->qlock);
-        run_function(h, rq);
+        run_function(h, rq, false);
         rq->state = REQ_DONE;
         atomic_fetch_sub(&h->running, 1);
         MHD_resume_connection(rq->conn);
@@ -310,8 +351,9 @@ static bool json_ms(ap_buf *out, const char *name, double v, const char *sep)
 /* With enable_pprof, apron's own statistics as JSON (TARMAC.md §11.7): requests in flight, the
  * process's memory (resident and virtual from /proc/self/statm, malloc's bytes in use), and per
  * function of the current route table its pool (size, instances live and idle, created,
- * discarded, pool-wait timeouts) and its HTTP invocations: count and latency in whole ms (the
- * wasm_functions metric: mean over all, quantiles over the last 10 minutes). */
+ * discarded, pool-wait timeouts), its HTTP invocations: count and latency in whole ms (the
+ * wasm_functions metric: mean over all, quantiles over the last 10 minutes), and whether
+ * event-loop threads run it themselves now (on_event_loop, see runs_inline). */
 static enum MHD_Result serve_debug(ap_http *h, request *rq)
 {
     ap_buf out = {0};
@@ -344,10 +386,13 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
         ok &= ap_buf_printf(&out,
                             "\",\"pool_size\":%zu,\"live\":%zu,\"idle\":%zu,"
                             "\"created\":%llu,\"discarded\":%llu,\"timeouts\":%llu,"
-                            "\"calls\":%llu,\"latency_ms\":{",
+                            "\"calls\":%llu,\"on_event_loop\":%s,\"latency_ms\":{",
                             st.size, st.live, st.idle, (unsigned long long)st.created,
                             (unsigned long long)st.discarded, (unsigned long long)st.timeouts,
-                            calls.count);
+                            calls.count,
+                            h->event_loop && atomic_load(&rq->table->streak[i]) >= INLINE_STREAK
+                                ? "true"
+                                : "false");
         ok &= json_ms(&out, "mean", calls.count ? calls.sum / (double)calls.count : NAN, ",");
         ok &= json_ms(&out, "p50", calls.p50, ",");
         ok &= json_ms(&out, "p90", calls.p90, ",");
@@ -371,6 +416,7 @@ static void table_free(table *t)
         free(t->labels[i]);
     free(t->labels);
     free(t->reads_request);
+    free(t->streak);
     free(t);
 }
 
@@ -382,7 +428,8 @@ static table *table_new(const ap_http_routes *routes)
     if (!t) return NULL;
     t->r = *routes;
     if (!(t->reads_request = calloc(routes->nfns + 1, sizeof *t->reads_request)) ||
-        !(t->labels = calloc(routes->nfns + 1, sizeof *t->labels))) {
+        !(t->labels = calloc(routes->nfns + 1, sizeof *t->labels)) ||
+        !(t->streak = calloc(routes->nfns + 1, sizeof *t->streak))) {
         table_free(t);
         return NULL;
     }
@@ -571,10 +618,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             /* Connection threading: this is the connection's own thread, not the one that
              * accepts; the guest runs here and the response goes out right after. */
             atomic_fetch_add(&h->running, 1);
-            run_function(h, rq);
+            run_function(h, rq, false);
             atomic_fetch_sub(&h->running, 1);
             rq->state = REQ_DONE;
             return send_result(rq);
+        }
+        if (runs_inline(rq)) {
+            atomic_fetch_add(&h->running, 1);
+            bool ran = run_function(h, rq, true);
+            atomic_fetch_sub(&h->running, 1);
+            if (ran) {
+                rq->state = REQ_DONE;
+                return send_result(rq);
+            }
         }
         rq->state = REQ_RUNNING;
         MHD_suspend_connection(conn);
@@ -611,38 +667,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* ---- Start and stop ---- */
-
-static bool parse_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
-                         bool *v6, ap_errbuf *e)
-{
-    const char *colon = strrchr(addr, ':');
-    if (!colon || colon[1] == '\0') {
-        ap_errbuf_set(e, "listen address \"%s\" is not host:port", addr);
-        return false;
-    }
-    char host[256];
-    size_t hl = (size_t)(colon - addr);
-    if (hl >= sizeof host) hl = sizeof host - 1;
-    memcpy(host, addr, hl);
-    host[hl] = '\0';
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-                    *res;
-    int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
-    if (rc != 0) {
-        ap_errbuf_set(e, "listen address \"%s\": %s", addr, gai_strerror(rc));
-        return false;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *sl = res->ai_addrlen;
-    *v6 = res->ai_family == AF_INET6;
-    freeaddrinfo(res);
-    return true;
-}
 
 static char *slurp(const char *path, ap_errbuf *e, const char *what)
 {
@@ -705,14 +729,23 @@ static void stop_workers(ap_http *h)
     h->nworkers = 0;
 }
 
+bool ap_http_add_connection(ap_http *h, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    return MHD_add_connection(h->d, fd, addr, addrlen) == MHD_YES;
+}
+
+/* The listener's thread: a new connection goes to MHD (to one of its event-loop threads, or a
+ * thread of its own). MHD closes the socket when it cannot take it. */
+static void on_accept(void *user, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    if (!ap_http_add_connection(user, fd, addr, addrlen))
+        AP_LOG(AP_LOG_DEBUG, "connection refused by libmicrohttpd",
+               AP_LSTR("error", strerror(errno)));
+}
+
 ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf *e)
 {
     const ap_settings *s = cfg->settings;
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    bool v6 = false;
-    if (!cfg->no_listen && !parse_listen(s->listen_addr, &ss, &sl, &v6, e))
-        return AP_HTTP_BAD_ADDRESS;
     ap_http *h = calloc(1, sizeof *h);
     if (!h) return AP_HTTP_NOMEM;
     h->cfg = *cfg;
@@ -726,6 +759,23 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
         ap_errbuf_set(e, "http_threading must be \"connection\" or \"event-loop\", not \"%s\"",
                       s->http_threading);
         goto fail;
+    }
+    snprintf(h->address, sizeof h->address, "-");
+    if (!cfg->no_listen) {
+        ap_errbuf le;
+        ap_listener_status ls =
+            ap_listener_open(s->listen_addr, &h->listener, h->address, sizeof h->address, &le);
+        if (ls == AP_LISTENER_BAD_ADDRESS) {
+            ap_errbuf_set(e, "%s", le.msg);
+            st = AP_HTTP_BAD_ADDRESS;
+            goto fail;
+        }
+        if (ls != AP_LISTENER_OK) {
+            ap_errbuf_set(e, "unable to start %s Server - %s", s->enable_tls ? "HTTPS" : "HTTP",
+                          le.msg);
+            st = AP_HTTP_LISTEN;
+            goto fail;
+        }
     }
     st = AP_HTTP_NOMEM;
     if (!(h->current = table_new(&cfg->routes))) goto fail;
@@ -750,11 +800,12 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
             goto fail;
         }
     }
-    /* Connection threading (the default): MHD's listening thread accepts and gives each
-     * connection a thread of its own (poll(2) on its socket), which parses, runs the guest and
-     * sends. Event-loop threading: `http_threads` epoll threads and `wasm_workers` workers. */
+    /* Our listener's thread accepts and hands each connection to MHD (MHD_add_connection, woken
+     * through its inter-thread channel). Connection threading (the default): each connection a
+     * thread of its own (poll(2) on its socket), which parses, runs the guest and sends.
+     * Event-loop threading: `http_threads` epoll threads and `wasm_workers` workers. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
     unsigned threads = 0;
     if (h->event_loop) {
         size_t nworkers = s->wasm_workers > 0 ? (size_t)s->wasm_workers : (size_t)(2 * cpus());
@@ -767,12 +818,10 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
         flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     }
     flags |= MHD_USE_SUPPRESS_DATE_NO_CLOCK; /* send_bytes adds http_date() */
-    if (v6) flags |= MHD_USE_IPv6;
-    if (cfg->no_listen) flags |= MHD_USE_NO_LISTEN_SOCKET; /* ap_http_add_connection only */
+    flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC; /* ap_http_add_connection only */
     if (s->enable_tls) flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
     size_t no = 0;
-    if (!cfg->no_listen) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     if (threads) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                          s->http_idle_timeout > 0 ? s->http_idle_timeout : 0,
@@ -781,8 +830,6 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
                                          (intptr_t)(s->max_header_size > 4096 ? s->max_header_size
                                                                                : 4096),
                                          NULL};
-    if (!cfg->no_listen)
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (s->enable_tls) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
@@ -798,47 +845,29 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!h->d) {
-        ap_errbuf_set(e, "unable to start %s Server - cannot listen on %s",
-                      s->enable_tls ? "HTTPS" : "HTTP", s->listen_addr);
+        ap_errbuf_set(e, "unable to start %s Server on %s", s->enable_tls ? "HTTPS" : "HTTP",
+                      s->listen_addr);
         st = AP_HTTP_LISTEN;
         goto fail;
     }
-    if (cfg->no_listen) {
-        snprintf(h->address, sizeof h->address, "-");
-        *out = h;
-        return AP_HTTP_OK;
+    ap_errbuf le;
+    if (h->listener && !ap_listener_start(h->listener, on_accept, h, &le)) {
+        ap_errbuf_set(e, "unable to start %s Server - %s", s->enable_tls ? "HTTPS" : "HTTP",
+                      le.msg);
+        st = AP_HTTP_LISTEN;
+        goto fail;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof bound;
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0) {
-        if (bound.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&bound;
-            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-            port = ntohs(a->sin6_port);
-        } else {
-            struct sockaddr_in *a = (struct sockaddr_in *)&bound;
-            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-            port = ntohs(a->sin_port);
-        }
-    }
-    snprintf(h->address, sizeof h->address, v6 ? "[%s]:%u" : "%s:%u", host, port);
     *out = h;
     return AP_HTTP_OK;
 fail:
+    ap_listener_close(h->listener);
+    if (h->d) MHD_stop_daemon(h->d);
     stop_workers(h);
     free_http(h);
     return st;
 }
 
 const char *ap_http_address(const ap_http *h) { return h->address; }
-
-bool ap_http_add_connection(ap_http *h, int fd, const struct sockaddr *addr, socklen_t addrlen)
-{
-    return MHD_add_connection(h->d, fd, addr, addrlen) == MHD_YES;
-}
 
 void ap_http_get_load(const ap_http *h, ap_http_load *out)
 {
@@ -852,10 +881,8 @@ void ap_http_get_load(const ap_http *h, ap_http_load *out)
 unsigned ap_http_stop(ap_http *h, int64_t timeout_s)
 {
     if (!h) return 0;
-    if (!h->cfg.no_listen) {
-        MHD_socket fd = MHD_quiesce_daemon(h->d); /* stop accepting */
-        if (fd != MHD_INVALID_SOCKET) close(fd);
-    }
+    ap_listener_close(h->listener); /* stop accepting */
+    h->listener = NULL;
     long long deadline = now_ns() + timeout_s * 1000000000LL;
     while (atomic_load(&h->running) > 0 && now_ns() < deadline)
         usleep(5000);

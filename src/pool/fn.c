@@ -128,6 +128,38 @@ fail:
     return st;
 }
 
+/* The "handler" operation on an instance lent by fn's pool, which gets it back. */
+static ap_pool_fn_status invoke(ap_pool_fn *fn, ap_wapc_instance *inst, ap_bytes payload,
+                                void *ctx, ap_buf *response, ap_errbuf *e)
+{
+    ap_errbuf pe;
+    static const uint8_t op[] = "handler";
+    ap_watch w;
+    if (fn->opts.timeout_ms > 0) ap_watch_start(&w, inst, fn->opts.timeout_ms);
+    ap_wapc_instance_set_context(inst, ctx);
+    ap_wapc_status st =
+        ap_wapc_invoke(inst, (ap_bytes){op, sizeof op - 1}, payload, response, &pe);
+    ap_wapc_instance_set_context(inst, NULL);
+    if (fn->opts.timeout_ms > 0) ap_watch_stop(&w);
+    bool expired = st == AP_WAPC_TRAP && ap_wapc_last_trap(inst) == WA_TRAP_DEADLINE;
+    bool broken = st == AP_WAPC_TRAP || ap_wapc_instance_poisoned(inst);
+    /* Request isolation: whatever this invocation left, the next one starts from the snapshot. */
+    if (!broken && fn->opts.isolation == AP_ISOLATION_REQUEST) broken = !ap_wapc_instance_reset(inst);
+    ap_pool_release(fn->pool, inst, broken);
+    if (st == AP_WAPC_OK) return AP_POOL_FN_OK;
+    ap_errbuf_set(e, "failed to execute wasm module - %s", pe.msg);
+    return expired ? AP_POOL_FN_TIMEOUT : AP_POOL_FN_FAILED;
+}
+
+bool ap_pool_fn_try_call_ctx(ap_pool_fn *fn, ap_bytes payload, void *ctx, ap_buf *response,
+                             ap_errbuf *e, ap_pool_fn_status *st)
+{
+    void *inst;
+    if (!ap_pool_try_acquire(fn->pool, &inst)) return false;
+    *st = invoke(fn, inst, payload, ctx, response, e);
+    return true;
+}
+
 ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                   ap_buf *response, ap_errbuf *e)
 {
@@ -152,23 +184,7 @@ ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t 
         return ps == AP_POOL_CREATE_FAILED && start_expired ? AP_POOL_FN_TIMEOUT
                                                             : AP_POOL_FN_FAILED;
     }
-    ap_wapc_instance *inst = p;
-    static const uint8_t op[] = "handler";
-    ap_watch w;
-    if (fn->opts.timeout_ms > 0) ap_watch_start(&w, inst, fn->opts.timeout_ms);
-    ap_wapc_instance_set_context(inst, ctx);
-    ap_wapc_status st =
-        ap_wapc_invoke(inst, (ap_bytes){op, sizeof op - 1}, payload, response, &pe);
-    ap_wapc_instance_set_context(inst, NULL);
-    if (fn->opts.timeout_ms > 0) ap_watch_stop(&w);
-    bool expired = st == AP_WAPC_TRAP && ap_wapc_last_trap(inst) == WA_TRAP_DEADLINE;
-    bool broken = st == AP_WAPC_TRAP || ap_wapc_instance_poisoned(inst);
-    /* Request isolation: whatever this invocation left, the next one starts from the snapshot. */
-    if (!broken && fn->opts.isolation == AP_ISOLATION_REQUEST) broken = !ap_wapc_instance_reset(inst);
-    ap_pool_release(fn->pool, inst, broken);
-    if (st == AP_WAPC_OK) return AP_POOL_FN_OK;
-    ap_errbuf_set(e, "failed to execute wasm module - %s", pe.msg);
-    return expired ? AP_POOL_FN_TIMEOUT : AP_POOL_FN_FAILED;
+    return invoke(fn, p, payload, ctx, response, e);
 }
 
 const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }

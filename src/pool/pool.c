@@ -84,6 +84,15 @@ ap_pool_status ap_pool_acquire(ap_pool *p, int64_t timeout_ms, void **out, ap_er
     return AP_POOL_OK;
 }
 
+bool ap_pool_try_acquire(ap_pool *p, void **out)
+{
+    pthread_mutex_lock(&p->lock);
+    bool got = p->st.idle > 0;
+    if (got) *out = p->idle[--p->st.idle];
+    pthread_mutex_unlock(&p->lock);
+    return got;
+}
+
 void ap_pool_release(ap_pool *p, void *inst, bool broken)
 {
     if (broken) {

@@ -46,6 +46,9 @@ ap_pool *ap_pool_new(size_t size, const ap_pool_ops *ops, void *user);
 /* Lends an instance: an idle one, else a new one while fewer than size live, else waits up to
  * timeout_ms for a release. Any thread. *out only on AP_POOL_OK. */
 ap_pool_status ap_pool_acquire(ap_pool *p, int64_t timeout_ms, void **out, ap_errbuf *e);
+/* Lends an idle instance if there is one, and never waits or creates one: false when none is
+ * idle (not counted as a timeout). */
+bool ap_pool_try_acquire(ap_pool *p, void **out);
 /* Gives an instance back; broken → it is destroyed and its slot freed for a new one. */
 void ap_pool_release(ap_pool *p, void *inst, bool broken);
 void ap_pool_get_stats(ap_pool *p, ap_pool_stats *out);
@@ -99,6 +102,11 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
  * passes NULL). `ctx` is borrowed for the call. */
 ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                       void *ctx, ap_buf *response, ap_errbuf *e);
+/* ap_pool_fn_call_ctx only with an instance already idle: no wait for one, no start-up of a new
+ * one (for a caller that must not block, such as an event-loop thread). False, with nothing done,
+ * when none is idle; otherwise *st is what ap_pool_fn_call_ctx would return. */
+bool ap_pool_fn_try_call_ctx(ap_pool_fn *fn, ap_bytes payload, void *ctx, ap_buf *response,
+                             ap_errbuf *e, ap_pool_fn_status *st);
 /* ap_pool_data_mentions on the function's module file (e.g. "request" tells the HTTP layer the
  * guest may ask for the request context, issue 9). */
 bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *word);

@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/blocking.h"
+
 enum { WASI_EVENTTYPE_CLOCK = 0, WASI_EVENTTYPE_FD_READ = 1, WASI_EVENTTYPE_FD_WRITE = 2 };
 #define WASI_SUBCLOCK_ABSTIME 1u
 #define WASI_EVENTRW_HANGUP 1u
@@ -115,9 +117,11 @@ WASI_FN(ap_wasi__sched_yield)
     return WA_OK;
 }
 
-/* Sleeps ns nanoseconds on the monotonic clock, through signals. */
+/* Sleeps ns nanoseconds on the monotonic clock, through signals. A sleep counts as a wait
+ * (base/blocking.h): the HTTP event loop must not run such a guest itself. */
 static void sleep_ns(uint64_t ns)
 {
+    if (ns > 0) ap_blocking_note();
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     uint64_t sec = ns / 1000000000u + (uint64_t)until.tv_sec;

@@ -324,7 +324,9 @@ else
 fi
 stop
 
-# restart on the same stores: the cache entry and the rows are still there
+# restart on the same stores, with http_threading "connection" (the first run had the default,
+# "event-loop"): the cache entry and the rows are still there
+mode_settings="APP_HTTP_THREADING=connection"
 start
 case_post "restart: reverse hits the stored value" /reverse "héllo" 200 '^olléh$'
 expect "restart: a hit, no miss" "$([ "$(metric reverse_cache_hits)" = 1 ] && [ -z "$(metric reverse_cache_misses)" ]; echo $?)" \

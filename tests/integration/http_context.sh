@@ -17,6 +17,7 @@ build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
 . "$root/tests/integration/report.sh"
+. "$root/tests/integration/serve_lib.sh" # start, stop
 
 command -v curl >/dev/null || { skip_case "http context" "curl not installed"; finish; }
 [ -x "$apron" ] || { bad "apron binary" "$apron missing"; finish; }
@@ -28,21 +29,6 @@ tmp=$(mktemp -d /tmp/apron-httpctx-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-
-start() {
-    local log=$1; shift
-    env APP_ENABLE_TLS=false "$@" >"$log" 2>&1 &
-    pid=$!
-    base=
-    for _ in $(seq 200); do
-        addr=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$log" | head -1)
-        [ -n "$addr" ] && { base=http://$addr; return 0; }
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
-stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid"; local rc=$?; pid=; return $rc; }
 
 # check NAME WANT_STATUS WANT_BODY_GREP -- CURL_ARGS (headers in $tmp/h, body in $tmp/b);
 # an empty WANT_BODY_GREP accepts any body.

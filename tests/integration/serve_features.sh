@@ -13,6 +13,7 @@ build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
 . "$root/tests/integration/report.sh"
+. "$root/tests/integration/serve_lib.sh" # start, stop
 
 for tool in wat2wasm curl; do
     command -v $tool >/dev/null || { skip_case "serve feature tests" "$tool not installed"; finish; }
@@ -27,21 +28,6 @@ for g in echo fail call print flaky; do
     wat2wasm "$root/tests/guests/wat/http_$g.wat" -o "$tmp/$g.wasm" || { bad "wat2wasm http_$g"; finish; }
 done
 
-# start LOG [ENV...] -- ARGS: starts apron in the background, sets pid and base (URL).
-start() {
-    local log=$1; shift
-    env APP_ENABLE_TLS=false "$@" >"$log" 2>&1 &
-    pid=$!
-    base=
-    for _ in $(seq 200); do
-        addr=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$log" 2>/dev/null | head -1)
-        [ -n "$addr" ] && { base=http://$addr; return 0; }
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
-stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid"; local rc=$?; pid=; return $rc; }
 
 # tarmac FILE ROUTES_JSON: a service with every test function and the given routes.
 tarmac() {

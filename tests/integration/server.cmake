@@ -5,13 +5,13 @@ add_test(NAME integration/server
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/server.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration/server PROPERTIES LABELS integration TIMEOUT 300)
-# The same checks with http_threading "event-loop" (epoll threads + wasm workers; the default
-# is a thread per connection).
-add_test(NAME integration/server_event_loop
+# The same checks with http_threading "connection" (a thread per connection; the default is
+# "event-loop": epoll threads that run quick functions themselves, wasm workers for the others).
+add_test(NAME integration/server_connection
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/server.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
-set_tests_properties(integration/server_event_loop PROPERTIES LABELS integration TIMEOUT 300
-  ENVIRONMENT APP_HTTP_THREADING=event-loop)
+set_tests_properties(integration/server_connection PROPERTIES LABELS integration TIMEOUT 300
+  ENVIRONMENT APP_HTTP_THREADING=connection)
 
 # serve_features.sh: init retries/backoff, job exit codes, scheduled tasks, function-to-function
 # calls, guest WASI output in the log, SIGHUP reload under load, promtool.
@@ -32,8 +32,15 @@ add_test(NAME integration/server_limits
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/server_limits.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration/server_limits PROPERTIES LABELS integration TIMEOUT 300)
-add_test(NAME integration/server_limits_event_loop
+add_test(NAME integration/server_limits_connection
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/server_limits.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
-set_tests_properties(integration/server_limits_event_loop PROPERTIES LABELS integration
-  TIMEOUT 300 ENVIRONMENT APP_HTTP_THREADING=event-loop)
+set_tests_properties(integration/server_limits_connection PROPERTIES LABELS integration
+  TIMEOUT 300 ENVIRONMENT APP_HTTP_THREADING=connection)
+
+# event_loop.sh: which functions the event-loop threads run themselves (quick, never waiting)
+# and which go to the wasm workers; a long wait never holds an event-loop thread.
+add_test(NAME integration/event_loop
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/event_loop.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/event_loop PROPERTIES LABELS integration TIMEOUT 300)
