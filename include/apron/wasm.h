@@ -186,6 +186,9 @@ const wa_module *wa_instance_module(const wa_instance *in);
 wa_store *wa_instance_store(const wa_instance *in);
 /* Export lookup by name: false if absent. */
 bool wa_instance_export(const wa_instance *in, const char *name, wa_extern *out);
+/* The same for a name of `len` bytes, which may hold NUL bytes (export names are any UTF-8,
+ * U+0000 included): "a\0b" is matched by its 3 bytes only, never by "a". */
+bool wa_instance_export_n(const wa_instance *in, const char *name, size_t len, wa_extern *out);
 wa_func *wa_instance_func(const wa_instance *in, const char *name); /* NULL if no such function */
 
 /* ---- Calls ---- */

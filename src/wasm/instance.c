@@ -337,12 +337,16 @@ wa_store *wa_instance_store(const wa_instance *in) { return in->store; }
 
 bool wa_instance_export(const wa_instance *in, const char *name, wa_extern *out)
 {
+    return wa_instance_export_n(in, name, strlen(name), out);
+}
+
+bool wa_instance_export_n(const wa_instance *in, const char *name, size_t len, wa_extern *out)
+{
     const wa_module *m = in->module;
-    size_t len = strlen(name);
     for (uint32_t i = 0; i < m->nexports; i++) {
         const wa_export *e = &m->exports[i];
         /* Export names may hold U+0000: "a\0b" must not answer for "a". */
-        if (e->name_len != len || memcmp(e->name, name, len) != 0)
+        if (e->name_len != len || (len && memcmp(e->name, name, len) != 0))
             continue;
         out->kind = (wa_extern_kind)e->kind;
         switch (e->kind) {

@@ -11,8 +11,11 @@
 # `spectest: N passed, N failed, N skipped`, and writes the three numbers to
 # BUILD_DIR/spectest/summary for tests/run.sh. Exit status 1 if anything failed.
 #
+# Trap messages are compared with the scripts' texts (assert_trap, assert_exhaustion,
+# assert_uninstantiable): a trap of the right kind with another message fails.
+#
 # Environment: APRON_SPECTEST_TIMEOUT (seconds per script, default 300),
-# APRON_SPECTEST_ARGS (extra runner flags, e.g. --strict-traps).
+# APRON_SPECTEST_ARGS (extra runner flags, e.g. --lax-traps to accept any trap message).
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

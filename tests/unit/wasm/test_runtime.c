@@ -1,7 +1,7 @@
 /* test_runtime.c — unit tests of the engine's runtime objects: memory.c (reservation, growth,
  * zeroed pages, spans), table.c, global.c, store.c (freeing many objects; run under ASan or
  * valgrind for leaks), exec.c (host traps) and instance.c (import matching, segment
- * initialisation). Modules are built by hand, so these tests need neither the decoder nor the
+ * initialisation, export lookup by name and by length). Modules are built by hand, so these tests need neither the decoder nor the
  * interpreter. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -550,6 +550,47 @@ static void instance_import_matching(void **state)
     free(m);
 }
 
+/* wa_instance_export_n: names are compared by their bytes, NUL bytes included; the C-string
+ * form stops at the first NUL. */
+static void instance_export_by_length(void **state)
+{
+    wa_module *m = mod_new();
+    wa_lim mems[] = {{.min = 1}};
+    wa_tabletype tables[] = {{WA_FUNCREF, {.min = 1}}};
+    wa_export exports[] = {{.name = "a\0b", .name_len = 3, .kind = WA_EXTERN_MEMORY},
+                           {.name = "a", .name_len = 1, .kind = WA_EXTERN_TABLE},
+                           {.name = "", .name_len = 0, .kind = WA_EXTERN_MEMORY}};
+    m->nmems = 1;
+    m->mems = mems;
+    m->ntables = 1;
+    m->tables = tables;
+    m->nexports = 3;
+    m->exports = exports;
+
+    wa_store *s = wa_store_new(NULL);
+    wa_instance *in = NULL;
+    wa_error err;
+    assert_int_equal(wa_instance_new(s, m, NULL, NULL, &in, &err), WA_OK);
+    wa_extern x = {0};
+    assert_true(wa_instance_export_n(in, "a\0b", 3, &x));
+    assert_int_equal(x.kind, WA_EXTERN_MEMORY);
+    assert_ptr_equal(x.of.memory, in->mem);
+    assert_true(wa_instance_export_n(in, "a\0b", 1, &x)); /* "a" */
+    assert_int_equal(x.kind, WA_EXTERN_TABLE);
+    assert_ptr_equal(x.of.table, in->tables[0]);
+    assert_true(wa_instance_export(in, "a\0b", &x)); /* also "a" */
+    assert_int_equal(x.kind, WA_EXTERN_TABLE);
+    assert_true(wa_instance_export_n(in, "", 0, &x));
+    assert_int_equal(x.kind, WA_EXTERN_MEMORY);
+    assert_true(wa_instance_export_n(in, NULL, 0, &x));
+    assert_false(wa_instance_export_n(in, "a\0", 2, &x));
+    assert_false(wa_instance_export_n(in, "a\0c", 3, &x));
+    assert_false(wa_instance_export_n(in, "a\0b\0", 4, &x));
+    assert_null(wa_instance_func(in, "a"));
+    wa_store_free(s);
+    free(m);
+}
+
 static void instance_elems_and_globals(void **state)
 {
     static uint8_t i32b[] = {WA_I32};
@@ -698,6 +739,7 @@ int main(void)
         cmocka_unit_test(instance_data_segments),
         cmocka_unit_test(instance_import_matching),
         cmocka_unit_test(instance_elems_and_globals),
+        cmocka_unit_test(instance_export_by_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
