@@ -3,12 +3,13 @@
 # Expects report.sh to be sourced too; `pid` is the server's (kill it in the script's EXIT trap).
 
 # start LOG [ENV...] CMD...: runs `env APP_ENABLE_TLS=false ENV... CMD...` in the background (CMD
-# is an `apron serve --listen 127.0.0.1:0 ...`), output to LOG; waits up to 10 s for its
-# "listening on" line. Sets pid, addr (HOST:PORT) and base (http://addr). Status 1 when the
-# server exits or does not listen in time.
+# is an `apron serve --listen 127.0.0.1:0 ...`), in the folder serve_cwd if set, output to LOG;
+# waits up to 10 s for its "listening on" line. Sets pid, addr (HOST:PORT) and base
+# (http://addr). Status 1 when the server exits or does not listen in time.
+serve_cwd=
 start() {
     local log=$1; shift
-    env APP_ENABLE_TLS=false "$@" >"$log" 2>&1 &
+    (cd "${serve_cwd:-.}" && exec env APP_ENABLE_TLS=false "$@") >"$log" 2>&1 &
     pid=$!
     addr= base=
     for _ in $(seq 200); do

@@ -24,6 +24,7 @@ build=${1:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 apron=$build/apron
 . "$root/tests/integration/report.sh"
+. "$root/tests/integration/serve_lib.sh" # start, stop
 tmp= log=
 on_failure() { [ -n "$log" ] && [ -f "$log" ] && { echo "--- last server log (tail)"; tail -n 20 "$log"; }; }
 # expect NAME CONDITION_STATUS DETAIL: ok when the status is 0.
@@ -58,23 +59,13 @@ JSON
 # Every server runs in a folder without conf/ (no config file) unless a case makes one.
 mkdir -p "$tmp/cwd"
 
-# start NAME [ENV...]: starts apron serve (plain HTTP unless ENV says otherwise) on a free
-# loopback port; sets pid, log, addr and base.
-start() {
-    log=$tmp/$1.log; shift
-    (cd "$tmp/cwd" && exec env APP_ENABLE_TLS=false "$@" "$apron" serve --listen 127.0.0.1:0 \
-        --functions "$tmp/tarmac.json") >"$log" 2>&1 &
-    pid=$!
-    addr= base=
-    for _ in $(seq 200); do
-        addr=$(sed -n 's/.*"listening on \([^"]*\)".*/\1/p' "$log" 2>/dev/null | head -1)
-        [ -n "$addr" ] && { base=http://$addr; return 0; }
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
+# serve NAME [ENV...]: starts apron serve (plain HTTP unless ENV says otherwise) on a free
+# loopback port, logging to $tmp/NAME.log (log); sets pid, addr and base.
+serve_cwd=$tmp/cwd
+serve() {
+    log=$tmp/$1.log
+    start "$log" "${@:2}" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json"
 }
-stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid"; local rc=$?; pid=; return $rc; }
 
 # status NAME WANT [BODY] -- CURL_ARGS: the response has status WANT (and body BODY if given).
 status() {
@@ -89,7 +80,7 @@ status() {
 }
 
 # ---- Limits, pool wait, payload + error, pprof statistics ----
-if start main APP_HTTP_IDLE_TIMEOUT=1 APP_POOL_WAIT_TIMEOUT_MS=200 APP_ENABLE_PPROF=true; then
+if serve main APP_HTTP_IDLE_TIMEOUT=1 APP_POOL_WAIT_TIMEOUT_MS=200 APP_ENABLE_PPROF=true; then
     ok "server with http_idle_timeout 1, pool_wait_timeout_ms 200, enable_pprof starts"
     big=$(head -c 20480 /dev/zero | tr '\0' a)
     status "20 KB header → 431" 431 "" -- -d x -H "X-Big: $big" "$base/echo"
@@ -192,7 +183,7 @@ else
 fi
 
 # ---- Maintenance mode ----
-if start maintenance APP_ENABLE_MAINTENANCE_MODE=true; then
+if serve maintenance APP_ENABLE_MAINTENANCE_MODE=true; then
     status "enable_maintenance_mode: /ready → 503" 503 "" -- "$base/ready"
     status "enable_maintenance_mode: /health → 200" 200 "" -- "$base/health"
     status "enable_maintenance_mode: functions still answer" 200 hi -- -d hi "$base/echo"
@@ -201,7 +192,7 @@ else
     bad "maintenance server starts" "$(tail -5 "$log")"
 fi
 # enable_pprof off (the default) → 403 on the same URLs (§8.2 #6).
-if start nopprof; then
+if serve nopprof; then
     status "enable_pprof false: /debug/pprof/heap → 403" 403 "" -- "$base/debug/pprof/heap"
     status "enable_pprof false: /debug/stats → 403" 403 "" -- "$base/debug/stats"
     stop
@@ -229,7 +220,7 @@ if command -v openssl >/dev/null; then
         tls=(APP_ENABLE_TLS=true APP_CERT_FILE="$tmp/server.pem" APP_KEY_FILE="$tmp/server.key" APP_CA_FILE="$tmp/ca_a.pem")
         a=(--cacert "$tmp/ca_a.pem" --cert "$tmp/client_a.pem" --key "$tmp/client_a.key")
         b=(--cacert "$tmp/ca_a.pem" --cert "$tmp/client_b.pem" --key "$tmp/client_b.key")
-        if start mtls "${tls[@]}"; then
+        if serve mtls "${tls[@]}"; then
             base=https://$addr
             status "mTLS: client certificate from the trusted CA → 200" 200 "" -- "${a[@]}" "$base/health"
             status "mTLS: client certificate from another CA → refused" 000 "" -- "${b[@]}" "$base/health"
@@ -238,7 +229,7 @@ if command -v openssl >/dev/null; then
         else
             bad "mTLS server starts" "$(tail -5 "$log")"
         fi
-        if start ignore "${tls[@]}" APP_IGNORE_CLIENT_CERT=true; then
+        if serve ignore "${tls[@]}" APP_IGNORE_CLIENT_CERT=true; then
             base=https://$addr
             status "ignore_client_cert: no client certificate → 200" 200 Howdie -- --cacert "$tmp/ca_a.pem" -d Howdie "$base/echo"
             status "ignore_client_cert: untrusted client certificate → refused (verified if presented)" 000 "" -- "${b[@]}" "$base/health"
