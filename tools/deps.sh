@@ -7,6 +7,10 @@
 #
 # Services (redis, postgresql, mariadb, nats, nginx) are installed but not started: a policy-rc.d
 # keeps apt from starting them during the install; the tests start their own, on loopback ports.
+#
+# The `test` set also installs the npm packages of the AssemblyScript test guests
+# (tests/guests/as: `npm ci` unless the pinned versions are there). That step never fails this
+# script: offline, it prints why and those tests skip.
 set -u
 set_name=${1:-test}
 
@@ -32,7 +36,20 @@ for p in "${want[@]}"; do
 done
 # AssemblyScript test guests need node and npm (from Debian, or any node that brings npm)
 if [ "$set_name" = test ] && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+# The AssemblyScript guests' npm packages, once node and npm are there.
+npm_packages() {
+    [ "$set_name" = test ] || return 0
+    local here
+    here=$(cd "$(dirname "$0")/.." && pwd)
+    "$here/tests/guests/as/build.sh" --install ||
+        echo "deps: continuing without them: the AssemblyScript guest tests will be skipped"
+    return 0
+}
+if [ ${#missing[@]} -eq 0 ]; then
+    npm_packages
+    exit 0
+fi
 
 line="apt-get update && apt-get install -y ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
@@ -58,3 +75,4 @@ if [ $rc -ne 0 ]; then
     exit 1
 fi
 rm -f "$log"
+npm_packages

@@ -9,7 +9,9 @@
  * host function for b:ns:op". For tests,
  * --host MODE answers every host call the same way: echo (the payload back), upper (the payload
  * in ASCII upper case), reply:TEXT, error:TEXT; --echo-host-calls is --host echo.
- * --trace-host-calls prints each host call to stderr as `host call <b>:<ns>:<op> <payload>`.
+ * --trace-host-calls prints each host call to stderr as `host call <b>:<ns>:<op> <payload>`, the
+ * ones the capabilities answer too (it wraps the capabilities' registry: their exact keys would
+ * otherwise outrank a wildcard tracer).
  *
  * Limits: --timeout-ms N interrupts the invocation after N ms (a watchdog thread calling
  * ap_wapc_interrupt; start-up is not covered); --max-host-calls N caps host calls per invocation
@@ -37,6 +39,7 @@ typedef struct {
     host_mode mode;
     const char *text; /* for reply:/error: */
     bool trace;
+    const ap_wapc_registry *caps; /* HOST_NONE: where traced calls go on to */
 } host_opts;
 
 static int usage(void)
@@ -98,7 +101,7 @@ static ap_wapc_host_status test_host(void *user, const ap_wapc_call *call, ap_bu
     }
     switch (o->mode) {
     case HOST_NONE:
-        return ap_wapc_registry_dispatch(NULL, call, response, error);
+        return ap_wapc_registry_dispatch(o->caps, call, response, error);
     case HOST_ECHO:
         ap_buf_append(response, call->payload.ptr, call->payload.len);
         return AP_WAPC_HOST_OK;
@@ -251,7 +254,7 @@ int ap_cli_run(int argc, char **argv)
     int status = 1;
     uint8_t *wasm = NULL, *payload = NULL;
     size_t wasm_len = 0, payload_len = 0;
-    ap_wapc_registry *reg = NULL;
+    ap_wapc_registry *reg = NULL, *caps = NULL;
     ap_settings settings;
     ap_cap_backends backends = {0};
     ap_cap *cap = NULL;
@@ -308,6 +311,12 @@ int ap_cli_run(int argc, char **argv)
             goto oom;
     }
     if (host.mode == HOST_NONE) {
+        /* Traced: the capabilities sit behind test_host, in their own registry. */
+        if (host.trace) {
+            if (!(caps = ap_wapc_registry_new()))
+                goto oom;
+            host.caps = caps;
+        }
         /* The capabilities (issue 5); ap_cap_register also aliases `default` (the Go SDK's
          * binding) to `tarmac`. */
         ap_cap_config cc = {.settings = &settings};
@@ -317,7 +326,7 @@ int ap_cli_run(int argc, char **argv)
         }
         cc.kv = backends.kv;
         cc.sql = backends.sql;
-        if (!ap_cap_new(&cc, &cap, &err) || !ap_cap_register(cap, reg))
+        if (!ap_cap_new(&cc, &cap, &err) || !ap_cap_register(cap, caps ? caps : reg))
             goto oom;
     }
 
@@ -388,6 +397,7 @@ out:
     ap_wapc_instance_free(inst);
     ap_wapc_module_unref(mod);
     ap_wapc_registry_free(reg);
+    ap_wapc_registry_free(caps);
     ap_cap_free(cap);
     ap_cap_backends_close(&backends);
     ap_settings_free(&settings);
