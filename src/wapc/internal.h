@@ -14,7 +14,7 @@
 struct ap_wapc_module {
     atomic_uint refs;
     wa_module *wasm;
-    bool has_initialize, has_start, has_wapc_init; /* exported with type () -> () */
+    bool has_initialize, has_start, has_wapc_init; /* exported; run_init checks () -> () */
 };
 
 /* Per-invocation state (WAPC.md §3.2 step 1): reset at the start of every invocation. */

@@ -3,7 +3,7 @@
 #
 # Test guests in WebAssembly text, tests/guests/wat/*.wat, are built with wabt's wat2wasm
 # (Debian: apt-get install wabt) into build/tests/guests/<name>.wasm by the `wat_guests` target
-# (part of `all`). Without wat2wasm the hostile-guest test skips itself.
+# (part of `all`). Without wat2wasm the tests that need them skip themselves.
 #
 # The tests carry the label `integration` and also `unit`, because tests/run.sh (`make test`)
 # runs the `unit` label only; their output uses cmocka's format so each case is counted.
@@ -31,8 +31,11 @@ add_test(NAME integration/wapc_fixtures
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/wapc_fixtures.sh ${CMAKE_BINARY_DIR})
 add_test(NAME integration/wapc_hostile
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/wapc_hostile.sh ${CMAKE_BINARY_DIR})
-set_tests_properties(integration/wapc_fixtures integration/wapc_hostile PROPERTIES
-  LABELS "integration;unit" TIMEOUT 600)
+# Start-up order (start section, _initialize/_start, wapc_init) and the `wasmbus` import module.
+add_test(NAME integration/wapc_abi
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/wapc_abi.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(integration/wapc_fixtures integration/wapc_hostile integration/wapc_abi
+  PROPERTIES LABELS "integration;unit" TIMEOUT 600)
 
 # AssemblyScript guests built from tests/guests/as with npm (skipped without npm).
 add_test(NAME integration/as_guests
