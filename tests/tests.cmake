@@ -61,6 +61,35 @@ add_executable(spectest-runner ${SPEC_RUNNER_SOURCES})
 set_target_properties(spectest-runner PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 target_link_libraries(spectest-runner PRIVATE apron_wasm ${JANSSON_TARGET})
 
+# The SIMD handlers' other paths, through the official simd_*.wast scripts (tests/spec/simd.sh),
+# label `unit`: engine/simd-portable runs them through a second engine, built from the same
+# sources with APRON_SIMD_PORTABLE=1 (generic vector code, no SSE), and its runner
+# (build/simd-portable/spectest-runner); engine/simd-sse2 through build/spectest-runner with
+# APRON_SIMD=sse2 (x86-64: the SSE2 baseline without the run-time SSSE3 byte shuffles).
+if(NOT APRON_SIMD_PORTABLE)
+  add_library(apron_wasm_portable STATIC ${WASM_SOURCES})
+  target_include_directories(apron_wasm_portable
+    PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/wasm)
+  target_compile_definitions(apron_wasm_portable PRIVATE APRON_SIMD_PORTABLE=1)
+  target_link_libraries(apron_wasm_portable PUBLIC m pthread)
+  add_executable(spectest-runner-portable ${SPEC_RUNNER_SOURCES})
+  set_target_properties(spectest-runner-portable PROPERTIES
+    OUTPUT_NAME spectest-runner RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/simd-portable)
+  target_link_libraries(spectest-runner-portable PRIVATE apron_wasm_portable ${JANSSON_TARGET})
+  add_test(NAME engine/simd-portable
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/simd.sh ${CMAKE_BINARY_DIR}/simd-portable
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(engine/simd-portable PROPERTIES LABELS unit TIMEOUT 600
+    ENVIRONMENT APRON_SPECTEST_OUT=${CMAKE_BINARY_DIR}/simd-portable/spectest)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    add_test(NAME engine/simd-sse2
+      COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/simd.sh ${CMAKE_BINARY_DIR}
+      WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+    set_tests_properties(engine/simd-sse2 PROPERTIES LABELS unit TIMEOUT 600
+      ENVIRONMENT "APRON_SIMD=sse2;APRON_SPECTEST_OUT=${CMAKE_BINARY_DIR}/simd-sse2/spectest")
+  endif()
+endif()
+
 add_test(NAME spectest
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/spec/run.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})

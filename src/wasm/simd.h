@@ -3,7 +3,8 @@
  *
  * Lanes are GCC/clang vector extensions (vector_size(16)), so plain operators work lane-wise on
  * any target; SSE2/SSSE3/SSE4.1 intrinsics replace the slower generic forms when the compiler
- * targets them. APRON_SIMD_PORTABLE=1 forces the generic forms (to test them on x86). Lane i
+ * targets them. APRON_SIMD_PORTABLE=1 forces the generic forms (to test them on x86; CMake
+ * -DAPRON_SIMD_PORTABLE=ON, and build/simd-portable/spectest-runner in every build). Lane i
  * lives at bytes [i * size, (i + 1) * size) of the 16, as in WebAssembly (little-endian hosts). */
 #ifndef WA_SIMD_H
 #define WA_SIMD_H
@@ -69,14 +70,18 @@ static inline v_u8 wa_shuffle_generic(v_u8 a, v_u8 b, const uint8_t *lanes)
 }
 
 /* x86 without SSSE3 in the baseline (x86-64 is SSE2): pshufb when the CPU has it, chosen once at
- * start-up. A byte shuffle is the common data movement of compiled SIMD code. */
+ * start-up. A byte shuffle is the common data movement of compiled SIMD code. APRON_SIMD=sse2 in
+ * the environment keeps to the SSE2 baseline (the generic shuffle), so that path is tested on
+ * CPUs with SSSE3 too (tests/spec/simd.sh). */
 #if defined(__x86_64__) && !WA_SSSE3 && !APRON_SIMD_PORTABLE
 #define WA_SSSE3_DISPATCH 1
+#include <stdlib.h>
 static bool wa_cpu_ssse3;
 __attribute__((constructor)) static void wa_simd_detect(void)
 {
+    const char *force = getenv("APRON_SIMD");
     __builtin_cpu_init();
-    wa_cpu_ssse3 = __builtin_cpu_supports("ssse3");
+    wa_cpu_ssse3 = __builtin_cpu_supports("ssse3") && !(force && strcmp(force, "sse2") == 0);
 }
 #include <tmmintrin.h>
 __attribute__((target("ssse3"), noinline)) static v_u8 wa_shuffle_ssse3(v_u8 a, v_u8 b,
