@@ -3,8 +3,9 @@
  * and pages past the memory's size are PROT_NONE: the interpreter's loads and stores need no
  * bounds check, and a fault inside the current instance's reservation while guest code runs is
  * turned into the "out of bounds memory access" trap (a SIGSEGV/SIGBUS handler and siglongjmp).
- * Faults anywhere else go to the previous handler. Off under AddressSanitizer (which owns SIGSEGV)
- * and where APRON_NO_GUARD_PAGES is defined: the interpreter then checks every access. */
+ * Faults anywhere else go to the previous handler. Off under AddressSanitizer (which owns SIGSEGV),
+ * ThreadSanitizer (whose signal handling does not survive a jump out of a handler: the process
+ * dies) and where APRON_NO_GUARD_PAGES is defined: the interpreter then checks every access. */
 #ifndef WA_GUARD_H
 #define WA_GUARD_H
 
@@ -17,6 +18,7 @@
 #endif
 #if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__)) &&                         \
     !defined(__SANITIZE_ADDRESS__) && !__has_feature(address_sanitizer) &&                         \
+    !defined(__SANITIZE_THREAD__) && !__has_feature(thread_sanitizer) &&                           \
     !defined(APRON_NO_GUARD_PAGES)
 #define WA_GUARD_PAGES 1
 #else
