@@ -366,7 +366,11 @@ int ap_cli_wasm(int argc, char **argv)
     }
     /* After the file: `--invoke NAME` if not given before it, then the arguments (of the export,
      * or of the WASI program). */
-    if (r.path && !invoke_name && i + 1 < argc && strcmp(argv[i], "--invoke") == 0) {
+    if (r.path && !invoke_name && i < argc && strcmp(argv[i], "--invoke") == 0) {
+        if (i + 1 == argc) { /* `--invoke` without a name is a mistake, not a program argument */
+            free(envp);
+            return usage();
+        }
         invoke_name = argv[i + 1];
         i += 2;
     }

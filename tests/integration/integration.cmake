@@ -34,8 +34,11 @@ add_test(NAME integration/wapc_hostile
 # Start-up order (start section, _initialize/_start, wapc_init) and the `wasmbus` import module.
 add_test(NAME integration/wapc_abi
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/wapc_abi.sh ${CMAKE_BINARY_DIR})
+# `apron wasm --invoke` with arguments and results, and the top-level usage (--help).
+add_test(NAME integration/wasm_cli
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/wasm_cli.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(integration/wapc_fixtures integration/wapc_hostile integration/wapc_abi
-  PROPERTIES LABELS "integration;unit" TIMEOUT 600)
+  integration/wasm_cli PROPERTIES LABELS "integration;unit" TIMEOUT 600)
 
 # AssemblyScript guests built from tests/guests/as with npm (skipped without npm).
 add_test(NAME integration/as_guests
