@@ -5,7 +5,9 @@
 # usage: tests/spec/run.sh [BUILD_DIR] [NAME...]    NAME: scripts to run (address, i32, ...)
 #
 # The suite is $APRON_SPECTEST_DIR, else ${APRON_SHARED:-../shared}/wasm-testsuite (relative paths
-# are taken from the repository root). Absent suite: a note, exit 0. Each .wast is converted with
+# are taken from the repository root). Absent suite or wast2json: a skip in cmocka's format
+# ("[  SKIPPED ] 1 test(s), listed below:", so that tests/run.sh and a CTest run count it as a
+# skip, never a pass), summary 0 0 1, exit 0. Each .wast is converted with
 # wast2json into BUILD_DIR/spectest/NAME/ when the .wast is newer than its JSON. Prints a line per
 # script, then
 # `spectest: N passed, N failed, N skipped`, and writes the three numbers to
@@ -32,17 +34,17 @@ read -r -a runner_args <<<"${APRON_SPECTEST_ARGS:-}"
 
 mkdir -p "$out"
 summary() { echo "$1 $2 $3" >"$out/summary"; }
+# Nothing can run: one skip, in cmocka's format (tests/run.sh counts it), exit 0.
+skip_all() {
+    echo "spectest: $1, skipped"
+    echo "[  SKIPPED ] 1 test(s), listed below:"
+    echo "[  SKIPPED ] spectest: $1"
+    summary 0 0 1
+    exit 0
+}
 
-if ! compgen -G "$suite/*.wast" >/dev/null; then
-    echo "spectest: suite not found at $suite, skipped"
-    summary 0 0 0
-    exit 0
-fi
-if ! command -v wast2json >/dev/null; then
-    echo "spectest: wast2json not found (Debian: apt-get install wabt), skipped"
-    summary 0 0 0
-    exit 0
-fi
+compgen -G "$suite/*.wast" >/dev/null || skip_all "suite not found at $suite"
+command -v wast2json >/dev/null || skip_all "wast2json not found (Debian: apt-get install wabt)"
 if [ ! -x "$runner" ]; then
     echo "spectest: $runner not built (run make first)"
     summary 0 1 0
