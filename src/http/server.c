@@ -835,9 +835,14 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     if (s->enable_tls) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+        /* TARMAC.md §2.1: TLS 1.3 and 1.2 only; TLS 1.2 with ECDHE-RSA/ECDSA and AES-GCM only.
+         * GnuTLS's cipher keywords apply to both versions, so TLS 1.3 keeps
+         * TLS_AES_256_GCM_SHA384 and TLS_AES_128_GCM_SHA256 but loses CHACHA20-POLY1305 and
+         * CCM (README, deliberate differences). */
         opts[no++] = (struct MHD_OptionItem){
             MHD_OPTION_HTTPS_PRIORITIES, 0,
-            "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+            "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"
+            "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"};
         if (h->tls_ca) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca};
     }
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};

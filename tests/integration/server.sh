@@ -183,6 +183,29 @@ APP_ENABLE_TLS=true APP_CERT_FILE=$tmp/nope.crt "$apron" serve --listen 127.0.0.
 APP_HTTP_THREADING=threads "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json" >"$tmp/out" 2>&1
 [ $? -ne 0 ] && grep -qF 'http_threading must be' "$tmp/out" && ok "unknown http_threading fails start-up" || bad "unknown http_threading" "$(cat "$tmp/out")"
 
+# tls NAME WANT OPENSSL_ARGS...: an `openssl s_client` handshake with the server at $addr. WANT
+# TLSv1.2 or TLSv1.3: the handshake completes with that version (and the one cipher asked for, if
+# -cipher or -ciphersuites names one); "refused": no session. A client that cannot offer what
+# was asked (openssl built without it) is a skip: its refusal would prove nothing.
+tls() {
+    local name=$1 want=$2; shift 2
+    local out rc asked=
+    out=$(openssl s_client -connect "$addr" "$@" </dev/null 2>&1)
+    rc=$?
+    if grep -qiE 'no cipher match|no ciphers available|no protocols available|unknown option' <<<"$out"; then
+        skip_case "$name" "openssl s_client $* cannot offer it"; return
+    fi
+    while [ $# -gt 0 ]; do case $1 in -cipher|-ciphersuites) asked=$2; shift ;; esac; shift; done
+    case $asked in *:*|*@*) asked= ;; esac
+    local got
+    got=$(sed -n 's/^New, \(.*\), Cipher is \(.*\)$/\1 \2/p' <<<"$out" | head -1)
+    if [ "$want" = refused ]; then
+        if [ $rc -ne 0 ] && [ "$got" = "(NONE) (NONE)" ]; then ok "$name"; else bad "$name" "negotiated $got"; fi
+    elif [ $rc -eq 0 ] && [ "${got%% *}" = "$want" ] && { [ -z "$asked" ] || [ "${got#* }" = "$asked" ]; }; then
+        ok "$name"
+    else bad "$name" "exit $rc, negotiated '$got'"; fi
+}
+
 # HTTPS with a self-signed certificate.
 if command -v openssl >/dev/null; then
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
@@ -192,8 +215,33 @@ if command -v openssl >/dev/null; then
         check "HTTPS echo" 200 Howdie --cacert "$tmp/cert.pem" -d Howdie "$base/echo"
         check "HTTPS /health" 200 "" --cacert "$tmp/cert.pem" "$base/health"
         if curl -s -o /dev/null --tls-max 1.1 -k "$base/health"; then bad "TLS 1.1 refused"; else ok "TLS 1.1 refused"; fi
+        # TARMAC.md §2.1's policy, suite by suite (README: TLS).
+        tls "TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256 accepted" TLSv1.2 -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+        tls "TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384 accepted" TLSv1.2 -tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384
+        for c in AES128-SHA ECDHE-RSA-AES128-SHA ECDHE-RSA-CHACHA20-POLY1305 AES128-GCM-SHA256 \
+            DHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-SHA384; do
+            tls "TLS 1.2 $c refused" refused -tls1_2 -cipher "$c"
+        done
+        tls "TLS 1.1 refused (openssl s_client)" refused -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+        tls "TLS 1.3 accepted" TLSv1.3 -tls1_3
+        tls "TLS 1.3 TLS_AES_128_GCM_SHA256 accepted" TLSv1.3 -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+        tls "TLS 1.3 TLS_AES_256_GCM_SHA384 accepted" TLSv1.3 -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384
+        tls "TLS 1.3 TLS_CHACHA20_POLY1305_SHA256 refused (GnuTLS: not without TLS 1.2's)" refused \
+            -tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256
         kill -TERM "$pid"; wait "$pid"; pid=
     else bad "HTTPS server starts" "$(cat "$tmp/log4")"; fi
+    # An ECDSA certificate: TLS 1.2 with ECDHE-ECDSA and AES-GCM only.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/eckey.pem" \
+        -out "$tmp/eccert.pem" -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+    if start "$tmp/log6" APP_ENABLE_TLS=true APP_CERT_FILE="$tmp/eccert.pem" APP_KEY_FILE="$tmp/eckey.pem" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json"; then
+        check "HTTPS echo, ECDSA certificate" 200 Howdie --cacert "$tmp/eccert.pem" -d Howdie "https://$addr/echo"
+        tls "TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256 accepted" TLSv1.2 -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+        tls "TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384 accepted" TLSv1.2 -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
+        for c in ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-CHACHA20-POLY1305 ECDHE-ECDSA-AES128-CCM; do
+            tls "TLS 1.2 $c refused" refused -tls1_2 -cipher "$c"
+        done
+        kill -TERM "$pid"; wait "$pid"; pid=
+    else bad "HTTPS server (ECDSA) starts" "$(cat "$tmp/log6")"; fi
     # Mutual TLS: the CA is the server certificate itself; a client without a certificate is dropped.
     if start "$tmp/log5" APP_ENABLE_TLS=true APP_CERT_FILE="$tmp/cert.pem" APP_KEY_FILE="$tmp/key.pem" APP_CA_FILE="$tmp/cert.pem" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/tarmac.json"; then
         base=${base/http:/https:}
