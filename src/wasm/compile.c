@@ -87,13 +87,17 @@ static bool fail(cc *c, wa_status st, const char *msg)
     return false;
 }
 #define INVALID(msg) return fail(c, WA_EINVALID, msg)
+
+/* "unknown <what> N": the reference interpreter names the index (valid.ml, lookup). */
+static bool unknown(cc *c, const char *what, uint64_t idx)
+{
+    char msg[64];
+    snprintf(msg, sizeof msg, "unknown %s %llu", what, (unsigned long long)idx);
+    return fail(c, WA_EINVALID, msg);
+}
 #define MALFORMED(msg) return fail(c, WA_EMALFORMED, msg)
 
-static bool rd_fail(cc *c, wa_rd_status s)
-{
-    if (s == WA_RD_EOF) MALFORMED("unexpected end");
-    MALFORMED("integer representation too long");
-}
+static bool rd_fail(cc *c, wa_rd_status s) { MALFORMED(wa_rd_error_text(s)); }
 
 static bool rd_u32(cc *c, uint32_t *v)
 {
@@ -418,7 +422,7 @@ static bool read_blocktype(cc *c, uint32_t *np, const uint8_t **p, uint32_t *nr,
         [WA_I32] = WA_I32, [WA_I64] = WA_I64, [WA_F32] = WA_F32, [WA_F64] = WA_F64,
         [WA_V128] = WA_V128, [WA_FUNCREF] = WA_FUNCREF, [WA_EXTERNREF] = WA_EXTERNREF,
     };
-    if (c->r.p >= c->r.end) MALFORMED("unexpected end");
+    if (c->r.p >= c->r.end) MALFORMED(wa_rd_error_text(WA_RD_EOF));
     uint8_t b = *c->r.p;
     *np = 0;
     *p = NULL;
@@ -438,7 +442,7 @@ static bool read_blocktype(cc *c, uint32_t *np, const uint8_t **p, uint32_t *nr,
     wa_rd_status s = wa_rd_sleb(&c->r, 33, &idx);
     if (s != WA_RD_OK) return rd_fail(c, s);
     if (idx < 0) MALFORMED("malformed value type");
-    if ((uint64_t)idx >= c->m->ntypes) INVALID("unknown type");
+    if ((uint64_t)idx >= c->m->ntypes) return unknown(c, "type", (uint64_t)idx);
     const wa_sig *sig = c->m->types[idx];
     *np = sig->nparams;
     *p = wa_sig_params(sig);
@@ -846,7 +850,7 @@ static bool do_call(cc *c, const wa_sig *sig, wa_irop op, uint32_t x, uint32_t t
 
 static bool check_table(cc *c, uint32_t t)
 {
-    if (t >= c->m->ntables) INVALID("unknown table");
+    if (t >= c->m->ntables) return unknown(c, "table", t);
     return true;
 }
 
@@ -867,7 +871,7 @@ static bool do_prefix_fc(cc *c)
         if (!need_memory(c)) return false;
         /* without a data count section, a data section makes the use malformed; none: count 0 */
         if (!m->has_datacount && m->ndatas) MALFORMED("data count section required");
-        if (seg >= (m->has_datacount ? m->datacount : 0)) INVALID("unknown data segment");
+        if (seg >= (m->has_datacount ? m->datacount : 0)) return unknown(c, "data segment", seg);
         if (!pop(c, WA_I32, &n) || !pop(c, WA_I32, &b) || !pop(c, WA_I32, &a)) return false;
         in = emit(c, IR_MEMORY_INIT);
         in->a = a.slot, in->b = b.slot, in->c = n.slot, in->d = seg;
@@ -878,7 +882,7 @@ static bool do_prefix_fc(cc *c)
         if (!rd_u32(c, &seg)) return false;
         /* without a data count section, a data section makes the use malformed; none: count 0 */
         if (!m->has_datacount && m->ndatas) MALFORMED("data count section required");
-        if (seg >= (m->has_datacount ? m->datacount : 0)) INVALID("unknown data segment");
+        if (seg >= (m->has_datacount ? m->datacount : 0)) return unknown(c, "data segment", seg);
         emit(c, IR_DATA_DROP)->a = seg;
         return true;
     }
@@ -898,7 +902,7 @@ static bool do_prefix_fc(cc *c)
         uint32_t seg, t;
         if (!rd_u32(c, &seg) || !rd_u32(c, &t)) return false;
         if (!check_table(c, t)) return false;
-        if (seg >= m->nelems) INVALID("unknown elem segment");
+        if (seg >= m->nelems) return unknown(c, "elem segment", seg);
         if (m->elems[seg].elemtype != m->tables[t].elemtype) INVALID("type mismatch");
         if (!pop(c, WA_I32, &n) || !pop(c, WA_I32, &b) || !pop(c, WA_I32, &a)) return false;
         in = emit(c, IR_TABLE_INIT);
@@ -909,7 +913,7 @@ static bool do_prefix_fc(cc *c)
     case 13: { /* elem.drop */
         uint32_t seg;
         if (!rd_u32(c, &seg)) return false;
-        if (seg >= m->nelems) INVALID("unknown elem segment");
+        if (seg >= m->nelems) return unknown(c, "elem segment", seg);
         emit(c, IR_ELEM_DROP)->a = seg;
         return true;
     }
@@ -992,7 +996,7 @@ static bool do_end(cc *c)
 
 static bool do_br(cc *c, uint32_t depth, bool conditional)
 {
-    if (depth >= c->nctl) INVALID("unknown label");
+    if (depth >= c->nctl) return unknown(c, "label", depth);
     ctl *target = &c->ctl[c->nctl - 1 - depth];
     uint32_t n;
     const uint8_t *t;
@@ -1040,7 +1044,7 @@ static bool do_br_table(cc *c)
 {
     uint32_t count;
     if (!rd_u32(c, &count)) return false;
-    if (count > (uint32_t)(c->r.end - c->r.p)) MALFORMED("unexpected end");
+    if (count > (uint32_t)(c->r.end - c->r.p)) MALFORMED(wa_rd_error_text(WA_RD_EOF));
     uint32_t *labels = malloc(((size_t)count + 1) * sizeof *labels);
     if (!labels) return fail(c, WA_ENOMEM, "out of memory");
     bool ok = true;
@@ -1121,7 +1125,7 @@ static bool do_local(cc *c, uint8_t op)
 {
     uint32_t x;
     if (!rd_u32(c, &x)) return false;
-    if (x >= c->nlocals) INVALID("unknown local");
+    if (x >= c->nlocals) return unknown(c, "local", x);
     uint8_t t = c->ltype[x];
     uint32_t slot = c->lslot[x];
     if (op == 0x20) return push_lazy(c, t, slot);
@@ -1150,7 +1154,7 @@ static bool do_global(cc *c, uint8_t op)
 {
     uint32_t x;
     if (!rd_u32(c, &x)) return false;
-    if (x >= c->m->nglobals) INVALID("unknown global");
+    if (x >= c->m->nglobals) return unknown(c, "global", x);
     const wa_globaltype *g = &c->m->globals[x];
     bool wide = g->type == WA_V128;
     if (op == 0x23) {
@@ -1223,7 +1227,7 @@ static bool do_block(cc *c, uint8_t op)
 static bool do_else(cc *c)
 {
     ctl *f = &c->ctl[c->nctl - 1];
-    if (f->kind != K_IF) MALFORMED("else without if");
+    if (f->kind != K_IF) MALFORMED("END opcode expected");
     if (!check_top(c, f->nresults, f->results)) return false;
     if (c->nstk != f->height + f->nresults) INVALID("type mismatch");
     if (reachable(c)) {
@@ -1288,8 +1292,8 @@ static bool compile_body(cc *c, const wa_sig *sig)
         case 0x10: { /* call */
             uint32_t x;
             if (!rd_u32(c, &x)) return false;
-            if (x >= c->m->nfuncs) INVALID("unknown function");
-            if (c->m->func_type[x] >= c->m->ntypes) INVALID("unknown type");
+            if (x >= c->m->nfuncs) return unknown(c, "function", x);
+            if (c->m->func_type[x] >= c->m->ntypes) return unknown(c, "type", c->m->func_type[x]);
             const wa_sig *s = c->m->types[c->m->func_type[x]];
             if (!do_call(c, s, x < c->m->nfunc_imports ? IR_CALL_IMPORT : IR_CALL, x, 0, 0, 0))
                 return false;
@@ -1298,8 +1302,8 @@ static bool compile_body(cc *c, const wa_sig *sig)
         case 0x11: { /* call_indirect */
             uint32_t type, tbl;
             if (!rd_u32(c, &type) || !rd_u32(c, &tbl)) return false;
-            if (tbl >= c->m->ntables) INVALID("unknown table");
-            if (type >= c->m->ntypes) INVALID("unknown type");
+            if (tbl >= c->m->ntables) return unknown(c, "table", tbl);
+            if (type >= c->m->ntypes) return unknown(c, "type", type);
             if (c->m->tables[tbl].elemtype != WA_FUNCREF) INVALID("type mismatch");
             sv idx;
             if (!pop(c, WA_I32, &idx)) return false;
@@ -1417,7 +1421,7 @@ static bool compile_body(cc *c, const wa_sig *sig)
         case 0xd2: { /* ref.func */
             uint32_t x;
             if (!rd_u32(c, &x)) return false;
-            if (x >= c->m->nfuncs) INVALID("unknown function");
+            if (x >= c->m->nfuncs) return unknown(c, "function", x);
             if (!wa_module_func_declared(c->m, x)) INVALID("undeclared function reference");
             if (!push(c, WA_FUNCREF)) return false;
             wa_instr *in = emit_producer(c, IR_REF_FUNC, false);
@@ -1499,7 +1503,7 @@ wa_status wa_compile_func(const wa_module *m, uint32_t def_idx, wa_error *err)
     c.last_dest = -1;
     c.r = (wa_reader){m->bytes, m->bytes + fd->body_off, m->bytes + fd->body_off + fd->body_len};
     bool ok = read_locals(&c, sig) && compile_body(&c, sig);
-    if (ok && c.nctl != 0) ok = fail(&c, WA_EMALFORMED, "unexpected end");
+    if (ok && c.nctl != 0) ok = fail(&c, WA_EMALFORMED, wa_rd_error_text(WA_RD_EOF));
     if (ok) {
         fd->param_slots = sig->param_slots;
         fd->nlocal_slots = c.nlocal_slots;

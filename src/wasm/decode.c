@@ -11,7 +11,10 @@
 typedef struct {
     wa_module *m;
     wa_error *err;
-    wa_reader r;      /* the whole module, or the section being decoded */
+    /* The module. As in the reference interpreter, a section's entries are read past its end if
+     * they run on (the size is compared afterwards): the reader stops at the module's end only. */
+    wa_reader r;
+    const uint8_t *sec_end; /* end of the section being decoded */
     int64_t name_sec; /* index in m->customs of the first `name` section, -1 if none */
     bool code_seen;
 } decoder;
@@ -35,16 +38,10 @@ static wa_status no_memory(decoder *d)
     return wa_err(d->err, WA_ENOMEM, here(d), "out of memory");
 }
 
-/* Turns a reader failure into an error. leb.h folds both LEB128 errors into WA_RD_TOOLARGE; the
- * byte that failed tells them apart: a continuation bit on the last byte the type allows means
- * too many bytes, otherwise unused bits were set. */
+/* Turns a reader failure into an error: at the end of the module, or at the integer's start. */
 static wa_status read_failed(decoder *d, wa_rd_status st, uint32_t start)
 {
-    if (st == WA_RD_EOF)
-        return malformed(d, here(d), "unexpected end");
-    if (d->r.p[-1] & 0x80)
-        return malformed(d, start, "integer representation too long");
-    return malformed(d, start, "integer too large");
+    return malformed(d, st == WA_RD_EOF ? here(d) : start, wa_rd_error_text(st));
 }
 
 static wa_status read_u32(decoder *d, uint32_t *out)
@@ -64,14 +61,25 @@ static wa_status read_byte(decoder *d, uint8_t *out)
 
 static size_t remaining(const decoder *d) { return (size_t)(d->r.end - d->r.p); }
 
-/* A vector's length. Every vector item takes at least one byte, so a length beyond the bytes left
- * can never be satisfied: refusing it here also bounds what callers allocate. */
+/* n, a length or count read at `start`, needs at least n more bytes. The reference interpreter
+ * (len32) refuses n beyond the bytes left counted from the length itself ("length out of bounds"),
+ * and otherwise reads until the input runs out. Refusing here also bounds what callers allocate. */
+static wa_status check_len(decoder *d, uint32_t start, uint32_t n)
+{
+    if (n > (size_t)(d->r.end - (d->r.base + start)))
+        return malformed(d, start, "length out of bounds");
+    if (n > remaining(d))
+        return malformed(d, (uint32_t)(d->r.end - d->r.base),
+                         "unexpected end of section or function");
+    return WA_OK;
+}
+
+/* A vector's length: every item takes at least one byte. */
 static wa_status read_count(decoder *d, uint32_t *n)
 {
+    uint32_t start = here(d);
     TRY(read_u32(d, n));
-    if (*n > remaining(d))
-        return malformed(d, here(d), "unexpected end of section or function");
-    return WA_OK;
+    return check_len(d, start, *n);
 }
 
 /* Strict UTF-8 (Unicode 3.9 D92): no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -118,11 +126,10 @@ static bool utf8_valid(const uint8_t *s, size_t len)
 /* A name: its bytes (valid UTF-8), copied NUL-terminated into *out (the caller owns it). */
 static wa_status read_name(decoder *d, char **out, uint32_t *len_out)
 {
-    uint32_t len;
+    uint32_t len, len_at = here(d);
     TRY(read_u32(d, &len));
+    TRY(check_len(d, len_at, len));
     uint32_t start = here(d);
-    if (len > remaining(d))
-        return malformed(d, start, "length out of bounds");
     if (!utf8_valid(d->r.p, len))
         return malformed(d, start, "malformed UTF-8 encoding");
     char *s = malloc((size_t)len + 1);
@@ -161,15 +168,16 @@ static wa_status read_reftype(decoder *d, uint8_t *out)
     return WA_OK;
 }
 
-/* Limits of tables and memories. Flags 2 and 3 (shared memories) belong to the threads proposal,
- * which is not WebAssembly 2.0. */
+/* Limits of tables and memories. The flag is a 1-bit LEB128 (the reference interpreter's vu1):
+ * 2 and 3 (shared memories) belong to the threads proposal, which is not WebAssembly 2.0, and are
+ * "integer too large"; 0x80 0x00 is "integer representation too long". */
 static wa_status read_limits(decoder *d, wa_lim *out)
 {
     uint32_t at = here(d);
-    uint8_t flags;
-    TRY(read_byte(d, &flags));
-    if (flags > 1)
-        return malformed(d, at, "integer too large");
+    uint64_t flags;
+    wa_rd_status st = wa_rd_uleb(&d->r, 1, &flags);
+    if (st != WA_RD_OK)
+        return read_failed(d, st, at);
     TRY(read_u32(d, &out->min));
     out->has_max = flags == 1;
     out->max = 0;
@@ -665,11 +673,10 @@ static wa_status datacount_section(decoder *d)
  * last byte is the `end` its expression must finish with. */
 static wa_status code_entry(decoder *d, wa_funcdef *f)
 {
-    uint32_t size;
+    uint32_t size, size_at = here(d);
     TRY(read_u32(d, &size));
+    TRY(check_len(d, size_at, size));
     uint32_t start = here(d);
-    if (size > remaining(d))
-        return malformed(d, start, "length out of bounds");
     f->body_off = start;
     f->body_len = size;
     wa_reader outer = d->r;
@@ -687,6 +694,10 @@ static wa_status code_entry(decoder *d, wa_funcdef *f)
         if (nlocals > UINT32_MAX)
             return malformed(d, at, "too many locals");
     }
+    /* Without its final `end` the reference interpreter reads on past the body: what it then
+     * finds (the module's end, or a later `end` that makes the body too long) is the error. */
+    if ((size == 0 || d->r.end[-1] != 0x0b) && wa_scan_body_beyond(d->m, start, size, d->err))
+        return d->err ? d->err->status : WA_EMALFORMED;
     if (size == 0 || d->r.end[-1] != 0x0b)
         return malformed(d, start + size, "END opcode expected");
     d->r = outer;
@@ -732,9 +743,9 @@ static wa_status data_section(decoder *d)
             TRY(read_u32(d, &s->mem));
         if (flags != 1)
             TRY(read_cexpr(d, &s->offset));
+        uint32_t len_at = here(d);
         TRY(read_u32(d, &s->len));
-        if (s->len > remaining(d))
-            return malformed(d, here(d), "unexpected end of section or function");
+        TRY(check_len(d, len_at, s->len));
         s->data_off = here(d);
         d->r.p += s->len;
     }
@@ -747,6 +758,10 @@ static wa_status custom_section(decoder *d)
     char *name;
     uint32_t len;
     TRY(read_name(d, &name, &len));
+    if (d->r.p > d->sec_end) { /* the name runs past the section */
+        free(name);
+        return malformed(d, here(d), "unexpected end of section or function");
+    }
     wa_custom *c = realloc(m->customs, (m->ncustoms + 1) * sizeof *c);
     if (!c) {
         free(name);
@@ -755,8 +770,9 @@ static wa_status custom_section(decoder *d)
     m->customs = c;
     if (d->name_sec < 0 && len == 4 && memcmp(name, "name", 4) == 0)
         d->name_sec = m->ncustoms;
-    c[m->ncustoms++] = (wa_custom){.name = name, .off = here(d), .len = (uint32_t)remaining(d)};
-    d->r.p = d->r.end;
+    c[m->ncustoms++] =
+        (wa_custom){.name = name, .off = here(d), .len = (uint32_t)(d->sec_end - d->r.p)};
+    d->r.p = d->sec_end;
     return WA_OK;
 }
 
@@ -879,11 +895,11 @@ wa_status wa_decode(wa_module *m, wa_error *err)
 
     static const uint8_t magic[4] = {0x00, 0x61, 0x73, 0x6d}, version[4] = {1, 0, 0, 0};
     if (m->len < 4)
-        return malformed(&d, (uint32_t)m->len, "unexpected end");
+        return malformed(&d, (uint32_t)m->len, "unexpected end of section or function");
     if (memcmp(m->bytes, magic, 4) != 0)
         return malformed(&d, 0, "magic header not detected");
     if (m->len < 8)
-        return malformed(&d, (uint32_t)m->len, "unexpected end");
+        return malformed(&d, (uint32_t)m->len, "unexpected end of section or function");
     if (memcmp(m->bytes + 4, version, 4) != 0)
         return malformed(&d, 4, "unknown binary version");
     d.r.p += 8;
@@ -902,15 +918,13 @@ wa_status wa_decode(wa_module *m, wa_error *err)
                 return malformed(&d, at, "unexpected content after last section");
             last_rank = rank;
         }
+        uint32_t size_at = here(&d);
         TRY(read_u32(&d, &size));
-        if (size > remaining(&d))
-            return malformed(&d, here(&d), "length out of bounds");
-        const uint8_t *end = d.r.end;
-        d.r.end = d.r.p + size;
+        TRY(check_len(&d, size_at, size));
+        d.sec_end = d.r.p + size;
         TRY(section_decoders[id](&d));
-        if (d.r.p != d.r.end)
+        if (d.r.p != d.sec_end)
             return malformed(&d, here(&d), "section size mismatch");
-        d.r.end = end;
     }
 
     if (!d.code_seen && m->nfuncs != m->nfunc_imports)

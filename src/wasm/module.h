@@ -175,6 +175,11 @@ wa_status wa_compile_all(wa_module *m, wa_error *err);
 
 /* scan.c: whether defined function def_idx or a later one is malformed (then fills err). */
 bool wa_scan_bodies_malformed(const wa_module *m, uint32_t def_idx, wa_error *err);
+/* scan.c: decodes the body at bytes[off, off+len) as the reference interpreter does, reading past
+ * its declared end up to the module's; if that finds it malformed (a missing `end` is "unexpected
+ * end of section or function" at the module's end, "section size mismatch" if the body ends
+ * beyond its size, ...), fills err and returns true. For decode.c, on the error path only. */
+bool wa_scan_body_beyond(const wa_module *m, uint32_t off, uint32_t len, wa_error *err);
 
 /* module.c: frees everything a module owns (used on load failure too). */
 void wa_module_destroy(wa_module *m);

@@ -14,10 +14,12 @@
 # BUILD_DIR/spectest/summary for tests/run.sh. Exit status 1 if anything failed.
 #
 # Trap messages are compared with the scripts' texts (assert_trap, assert_exhaustion,
-# assert_uninstantiable): a trap of the right kind with another message fails.
+# assert_uninstantiable): a trap of the right kind with another message fails. So are load errors
+# (assert_malformed, assert_invalid): the script's text must begin the engine's message.
 #
 # Environment: APRON_SPECTEST_TIMEOUT (seconds per script, default 300),
-# APRON_SPECTEST_ARGS (extra runner flags, e.g. --lax-traps to accept any trap message).
+# APRON_SPECTEST_ARGS (extra runner flags, e.g. --lax-traps to accept any trap message,
+# --lax-load-errors any load error message).
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -3,12 +3,18 @@
  * failures in detail. tests/spec/run.sh runs it once per script, in its own process, so a crash
  * loses one script's report only.
  *
- * usage: spectest-runner [-v] [--lax-traps] [--count] SCRIPT.json
+ * usage: spectest-runner [-v] [--lax-traps] [--lax-load-errors] [--count] SCRIPT.json
  *   -v              print each command as it runs (to stderr)
  *   --lax-traps     a trap of the right kind passes whatever its message says; by default an
  *                   assert_trap, assert_exhaustion or assert_uninstantiable also fails when the
  *                   trap's message differs from the script's text (--strict-traps, the default,
  *                   is still accepted)
+ *   --lax-load-errors
+ *                   an assert_malformed or assert_invalid passes on the right status alone; by
+ *                   default it also fails when the engine's message does not begin with the
+ *                   script's text (the reference interpreter's rule: the text is a prefix of the
+ *                   message, here ending at a word boundary; --strict-load-errors, the default,
+ *                   is accepted)
  *   --count         run nothing: print the summary line as if every runnable command had failed
  *                   (what run.sh reports for a script whose runner crashed)
  *
@@ -38,7 +44,7 @@ typedef struct {
 typedef struct {
     const char *wast;       /* script name for messages, "address.wast" */
     const char *dir;        /* folder of the JSON: .wasm paths are relative to it */
-    bool verbose, strict_traps;
+    bool verbose, strict_traps, strict_load_errors;
     wa_store *store;
     st_registry *reg;
     wa_instance *current;   /* the last module defined; NULL if it failed */
@@ -783,7 +789,22 @@ static void cmd_assert_trap(script *sc, const json_t *cmd, json_int_t line, bool
     act_result_fini(&r);
 }
 
-/* assert_invalid, assert_malformed: loading must fail with `want`. */
+/* Commands whose text no binary module can produce: wast2json (wabt 1.0.32) writes
+ * `(select (result) ...)`, "invalid result arity", as the untyped select 0x1b, so its module has
+ * the same bytes as the line before's, which expects "type mismatch". Their status is checked. */
+static bool text_unreachable(const script *sc, json_int_t line)
+{
+    static const struct { const char *wast; json_int_t line; } cmds[] = {
+        {"select.wast", 324},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (cmds[i].line == line && strcmp(cmds[i].wast, sc->wast) == 0) return true;
+    return false;
+}
+
+/* assert_invalid, assert_malformed: loading must fail with `want`; unless --lax-load-errors, with
+ * a message that begins with the script's text (the reference interpreter's rule, run.ml: the
+ * expected text is a prefix of the actual one). */
 static void cmd_assert_load_fails(script *sc, const json_t *cmd, json_int_t line, wa_status want)
 {
     wa_module *m;
@@ -791,8 +812,16 @@ static void cmd_assert_load_fails(script *sc, const json_t *cmd, json_int_t line
     char buf[512];
     const char *type = str(cmd, "type"), *text = str(cmd, "text");
     wa_status st = load_module(sc, cmd, &m, &err);
-    if (st == want) {
+    if (st == want && !sc->strict_load_errors) {
         pass(sc);
+        return;
+    }
+    if (st == want) {
+        format_error(buf, sizeof buf, st, &err);
+        if (!text_unreachable(sc, line) && (!text || !leading_words(text, err.msg)))
+            fail(sc, line, "%s %s: expected \"%s\", got %s", type, str(cmd, "filename"),
+                 text ? text : "", buf);
+        else pass(sc);
         return;
     }
     if (st == WA_OK) snprintf(buf, sizeof buf, "the module loaded");
@@ -896,19 +925,22 @@ static void print_summary(const script *sc)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: spectest-runner [-v] [--lax-traps] [--count] SCRIPT.json\n");
+    fprintf(stderr, "usage: spectest-runner [-v] [--lax-traps] [--lax-load-errors] [--count] "
+                    "SCRIPT.json\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    script sc = {.strict_traps = true};
+    script sc = {.strict_traps = true, .strict_load_errors = true};
     bool count_only = false;
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0) sc.verbose = true;
         else if (strcmp(argv[i], "--strict-traps") == 0) sc.strict_traps = true;
         else if (strcmp(argv[i], "--lax-traps") == 0) sc.strict_traps = false;
+        else if (strcmp(argv[i], "--strict-load-errors") == 0) sc.strict_load_errors = true;
+        else if (strcmp(argv[i], "--lax-load-errors") == 0) sc.strict_load_errors = false;
         else if (strcmp(argv[i], "--count") == 0) count_only = true;
         else if (argv[i][0] == '-' || path) return usage();
         else path = argv[i];

@@ -331,7 +331,7 @@ static void truncated(void **state)
 {
     /* type section of 5 bytes, 2 given */
     static const uint8_t section[] = {HDR, 0x01, 0x05, 0x01, 0x60};
-    MALFORMED(section, "length out of bounds", 10);
+    MALFORMED(section, "length out of bounds", 9); /* at the size, as the reference's len32 */
     /* one type declared, its result count missing */
     static const uint8_t entry[] = {HDR, 0x01, 0x03, 0x01, 0x60, 0x00};
     MALFORMED(entry, "unexpected end", 13);
@@ -436,7 +436,19 @@ static void bad_kinds(void **state)
     static const uint8_t missing_end[] = {HDR, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
                                           0x03, 0x02, 0x01, 0x00, 0x0a, 0x05, 0x01, 0x03,
                                           0x00, 0x41, 0x01};
-    MALFORMED(missing_end, "END opcode expected", ANY_OFFSET);
+    /* A body without its final `end` is read on past its size, as the reference interpreter
+     * does: here the module ends first, */
+    MALFORMED(missing_end, "unexpected end of section or function", 25);
+    /* here the next section's id 0x0b ends the body one byte late, */
+    static const uint8_t end_late[] = {HDR, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01,
+                                       0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x01, 0x1a,
+                                       0x0b, 0x03, 0x01, 0x01, 0x00};
+    MALFORMED(end_late, "section size mismatch", 27);
+    /* and here the next body's size byte, 0x05, is an `else` outside any `if`. */
+    static const uint8_t else_next[] = {HDR, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x03,
+                                        0x02, 0x00, 0x00, 0x0a, 0x0c, 0x02, 0x04, 0x00, 0x41,
+                                        0x01, 0x1a, 0x05, 0x00, 0x41, 0x01, 0x1a, 0x0b};
+    MALFORMED(else_next, "END opcode expected", 27);
 }
 
 /* ---- Invalid ---- */

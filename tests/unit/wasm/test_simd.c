@@ -74,7 +74,7 @@ static void lane_index_checked(void **state)
     static const uint8_t cut[] = {HDR, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
                                   0x0a, 0x0a, 0x01, 0x08, 0x00, 0xfd, 0x0c, 0, 0, 0, 0, 0x0b};
     assert_int_equal(load(cut, sizeof cut, &e), WA_EMALFORMED);
-    assert_string_equal(e.msg, "unexpected end");
+    assert_string_equal(e.msg, "unexpected end of section or function");
 }
 
 /* (v128, v128) -> v128: i8x16.shuffle 31 0 1 ... 13 16, then i32x4.add of 1 in every lane. */
