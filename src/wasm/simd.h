@@ -5,7 +5,9 @@
  * any target; SSE2/SSSE3/SSE4.1 intrinsics replace the slower generic forms when the compiler
  * targets them. APRON_SIMD_PORTABLE=1 forces the generic forms (to test them on x86; CMake
  * -DAPRON_SIMD_PORTABLE=ON, and build/simd-portable/spectest-runner in every build). Lane i
- * lives at bytes [i * size, (i + 1) * size) of the 16, as in WebAssembly (little-endian hosts). */
+ * lives at bytes [i * size, (i + 1) * size) of the 16, as in WebAssembly (little-endian hosts).
+ * The SIMD test variants (tests/tests.cmake: portable, x86-64-v2) recompile interp.c alone and
+ * share the engine's other objects: include this header nowhere else. */
 #ifndef WA_SIMD_H
 #define WA_SIMD_H
 
