@@ -4,7 +4,9 @@
 # code), each run under BUILD_DIR/apron wasm; prints the best of 3 wall times of each and the
 # speed-up of the SIMD build. Before timing, wasm-objdump counts the v128 instructions of each
 # build (printed): the -msimd128 build must have some in each kernel (dot, count, saxpy), the
-# scalar build none; otherwise it fails (exit 1), as it does without wasm-objdump (wabt).
+# scalar build none; otherwise it fails (exit 1), as it does without wasm-objdump (wabt), when
+# the two builds print different results, or when the -msimd128 build is not faster (speed-up
+# <= 1.00x: the v128 handlers have regressed). No wasm32-wasi clang: a note, exit 0.
 # usage: bench/simd.sh BUILD_DIR      environment: BENCH_QUICK=1 (1/10 of the work, one run),
 #        WASM_CC (default clang), WASI_SYSROOT (default /usr)
 set -eu
@@ -70,5 +72,11 @@ if [ "$cs" != "$cv" ]; then
     echo "simd bench: the builds disagree: '$cs' vs '$cv'"
     exit 1
 fi
+ratio=$(echo "$ts / $tv" | bc -l)
 printf 'simd (dot, byte count, saxpy; %s rounds): scalar wasm %.3fs, -msimd128 %.3fs, %.2fx\n' \
-    "$rounds" "$ts" "$tv" "$(echo "$ts / $tv" | bc -l)"
+    "$rounds" "$ts" "$tv" "$ratio"
+if [ "$(echo "$ratio <= 1" | bc -l)" = 1 ]; then
+    printf 'simd bench: FAILED: the -msimd128 build is not faster than the scalar build (%.2fx)\n' \
+        "$ratio"
+    exit 1
+fi
