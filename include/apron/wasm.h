@@ -219,6 +219,9 @@ uint32_t wa_table_size(const wa_table *t);
 void wa_store_interrupt(wa_store *s);
 /* The same, for a deadline: the guest traps with WA_TRAP_DEADLINE, "deadline exceeded". */
 void wa_store_expire(wa_store *s);
+/* True while an interrupt or deadline is pending for the store's guest (a host function that
+ * waits, such as a WASI sleep, polls this to give up early). */
+bool wa_store_interrupted(const wa_store *s);
 
 /* ---- Snapshots: a pristine instance per call (src/wasm/snapshot.c) ---- */
 

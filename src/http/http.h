@@ -3,13 +3,16 @@
  * Threading (`http_threading`, README "Threading"). Either way apron's own listener thread
  * (listener.h) is the only one that accepts; it hands each connection to libmicrohttpd.
  * - "event-loop" (default): MHD runs an epoll event loop on `http_threads` threads (MHD's thread
- *   pool), which parse requests, read bodies and answer built-ins (/health, /ready, /metrics,
+ *   pool), which parse requests, read bodies and answer built-ins (/health, /metrics,
  *   404/405/413). A function whose last 8 calls were each quick (under 0.5 ms) and made no host
  *   call that may wait (base/blocking.h) runs right there, on an instance already idle. Any
- *   other function request is suspended (MHD_suspend_connection) and queued to `wasm_workers`
- *   worker threads; the worker runs the guest, stores the response and resumes the connection,
- *   and MHD's thread sends it. A call that breaks the rule sends its function back to the
- *   workers, so a guest that waits holds an event-loop thread at most once in a row.
+ *   other function request, and /ready (it asks the back ends), is suspended
+ *   (MHD_suspend_connection) and queued to `wasm_workers` worker threads; the worker runs the
+ *   guest, stores the response and resumes the connection, and MHD's thread sends it. A call
+ *   that breaks the rule sends its function back to the workers when it ends, or as soon as
+ *   another event-loop thread gets a request for the function while that call has run past the
+ *   budget; until it ends it holds its own thread's other connections (timeout_ms bounds it,
+ *   WASI sleeps included).
  * - "connection": each connection has a thread of its own that parses its requests, answers
  *   built-ins, runs guests and sends the responses. A slow guest holds only its own connection,
  *   which HTTP/1.1 serialises anyway.

@@ -1,6 +1,8 @@
-/* server.c — the listener of http.h: libmicrohttpd with a thread per connection (guests run on
- * it) or, with http_threading "event-loop", internal epoll threads and a suspend/resume hand-off
- * to wasm worker threads; route semantics of TARMAC.md §2.2–2.6, body limit (413),
+/* server.c — the server of http.h: connections from listener.c's thread go to libmicrohttpd,
+ * whose epoll threads (http_threading "event-loop", the default) run quick functions themselves
+ * and hand the others (and /ready) to wasm worker threads with suspend/resume, or which gives
+ * each connection a thread of its own that runs its guests ("connection"); route semantics of
+ * TARMAC.md §2.2–2.6, body limit (413),
  * connection timeout and header memory limit, TLS and mutual TLS (enforced here: MHD only asks
  * for the client certificate), the swappable route table, and the response a guest shapes
  * through context.c. */
@@ -40,6 +42,9 @@ typedef struct table {
     char **labels;       /* per r.fns[i]: "NAME:handler", its wasm_functions metric label */
     atomic_uint *streak; /* per r.fns[i]: calls in a row that were quick and waited on nothing
                             (up to INLINE_STREAK): event-loop threads run it themselves */
+    size_t nloops;       /* event-loop threads (0: connection threading) */
+    atomic_llong *since; /* per r.fns[i] × event-loop thread: when the call running on that
+                            thread began (ns), 0 when none runs there */
     atomic_long refs;
 } table;
 
@@ -58,6 +63,7 @@ typedef struct request {
     bool fn_reads_request;
     const char *fn_label; /* the table's "NAME:handler" for fn */
     atomic_uint *fn_streak; /* the table's streak for fn */
+    atomic_llong *fn_since; /* the table's `since` row for fn (nloops entries) */
     ap_router_match match;
     bool routed;     /* went through the middleware: Server header, metric */
     bool too_large;
@@ -82,6 +88,8 @@ struct ap_http {
     atomic_long inflight;  /* requests between the first call and completion */
     atomic_long running;   /* queued or running a guest */
     bool event_loop;       /* http_threading "event-loop": epoll threads + workers */
+    unsigned nloops;       /* event-loop threads */
+    atomic_uint next_loop; /* the next event-loop thread's index (loop_index) */
     /* Worker queue (event-loop threading only). */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
@@ -172,6 +180,7 @@ static ap_pool_fn *find_fn(const table *t, request *rq)
             rq->fn_reads_request = t->reads_request[i];
             rq->fn_label = t->labels[i];
             rq->fn_streak = &t->streak[i];
+            rq->fn_since = t->since ? &t->since[i * t->nloops] : NULL;
             return t->r.fns[i];
         }
     return NULL;
@@ -189,17 +198,44 @@ static unsigned response_status(ap_pool_fn_status st, unsigned chosen)
 }
 
 /* Event-loop threading runs a function on the event-loop thread itself (no hand-off to a
- * worker: about a third less CPU per request) once its last INLINE_STREAK calls each finished
- * within INLINE_BUDGET_NS without a host call that may wait (base/blocking.h) — and only when
- * one of its instances is idle, so the thread never waits for one or starts one. A call that
- * breaks the rule sends the function back to the workers until it earns its streak again. */
+ * worker: half the CPU per request) once its last INLINE_STREAK calls each finished within
+ * INLINE_BUDGET_NS without a host call that may wait (base/blocking.h) — and only when one of its
+ * instances is idle, so the thread never waits for one or starts one. A call that breaks the rule
+ * sends the function back to the workers until it earns its streak again: when it ends, or
+ * earlier, as soon as another event-loop thread is asked for the function while that call has
+ * run past the budget (`since`). So a guest that turns slow holds at most the event-loop threads
+ * it was already running on, each for that one call (which timeout_ms bounds). */
 #define INLINE_STREAK 8u
 #define INLINE_BUDGET_NS 500000LL
 
-static bool runs_inline(const request *rq)
+/* This thread's index among the server's event-loop threads, given on first use; -1 past
+ * nloops (never expected: MHD's pool has nloops threads). */
+static int loop_index(ap_http *h)
 {
-    return rq->fn_streak && atomic_load_explicit(rq->fn_streak, memory_order_relaxed) >=
-                                INLINE_STREAK;
+    static _Thread_local const ap_http *owner;
+    static _Thread_local int index = -1;
+    if (owner != h) {
+        unsigned i = atomic_fetch_add(&h->next_loop, 1);
+        index = i < h->nloops ? (int)i : -1;
+        owner = h;
+    }
+    return index;
+}
+
+static bool runs_inline(ap_http *h, request *rq)
+{
+    if (!rq->fn_streak || !rq->fn_since ||
+        atomic_load_explicit(rq->fn_streak, memory_order_relaxed) < INLINE_STREAK)
+        return false;
+    if (loop_index(h) < 0) return false;
+    for (size_t i = 0; i < h->nloops; i++) {
+        long long since = atomic_load_explicit(&rq->fn_since[i], memory_order_relaxed);
+        if (since && rq->start_ns - since > INLINE_BUDGET_NS) {
+            atomic_store_explicit(rq->fn_streak, 0, memory_order_relaxed);
+            return false;
+        }
+    }
+    return true;
 }
 
 static void note_call(request *rq, bool ok, long long ns, bool waited)
@@ -245,8 +281,13 @@ static bool run_function(ap_http *h, request *rq, bool idle_only)
         if (!idle_only)
             st = ap_pool_fn_call_ctx(fn, payload, h->cfg.settings->pool_wait_timeout_ms, &inv,
                                      &rq->out, &e);
-        else if (!ap_pool_fn_try_call_ctx(fn, payload, &inv, &rq->out, &e, &st))
-            return false;
+        else {
+            atomic_llong *since = &rq->fn_since[loop_index(h)];
+            atomic_store_explicit(since, t0, memory_order_relaxed);
+            bool ran = ap_pool_fn_try_call_ctx(fn, payload, &inv, &rq->out, &e, &st);
+            atomic_store_explicit(since, 0, memory_order_relaxed);
+            if (!ran) return false;
+        }
         rq->status = response_status(st, inv.status);
         ok = st == AP_POOL_FN_OK;
         ns = now_ns() - t0;
@@ -254,7 +295,9 @@ static bool run_function(ap_http *h, request *rq, bool idle_only)
         rq->headers = inv.headers;
         rq->has_content_type = inv.has_content_type;
     }
-    ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, route, (double)(ns / 1000000));
+    /* A function's runs are observed by its pool (src/pool/fn.c); this is the one HTTP outcome
+     * that never reaches a pool (TARMAC.md §1.7 step 5: module-not-found counts too). */
+    if (!fn) ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, route, 0);
     if (ok) {
         AP_LOG(AP_LOG_DEBUG, "WASM Module Executed successfully", AP_LSTR("module", name),
                AP_LSTR("handler", "handler"), AP_LINT("duration_ms", ns / 1000000));
@@ -265,6 +308,13 @@ static bool run_function(ap_http *h, request *rq, bool idle_only)
         ap_buf_append_str(&rq->out, e.msg);
     }
     return true;
+}
+
+/* /ready's status: 503 in maintenance mode or when a back end does not answer its probe
+ * (base/ready.h: a round trip to each one, so event-loop threading asks it on a worker). */
+static unsigned ready_status(const ap_http *h)
+{
+    return h->cfg.settings->enable_maintenance_mode || !ap_ready_check(NULL) ? 503 : 200;
 }
 
 static void *worker_main(void *arg)
@@ -282,7 +332,10 @@ static void *worker_main(void *arg)
         h->qhead = rq->next;
         if (!h->qhead) h->qtail = NULL;
         pthread_mutex_unlock(&h->qlock);
-        run_function(h, rq, false);
+        if (rq->match.kind == AP_HANDLER_READY)
+            rq->status = ready_status(h);
+        else
+            run_function(h, rq, false);
         rq->state = REQ_DONE;
         atomic_fetch_sub(&h->running, 1);
         MHD_resume_connection(rq->conn);
@@ -307,11 +360,9 @@ static void enqueue(ap_http *h, request *rq)
 
 static enum MHD_Result serve_builtin(ap_http *h, request *rq)
 {
-    const ap_settings *s = h->cfg.settings;
     switch (rq->match.kind) {
     case AP_HANDLER_HEALTH: return send_text(rq, 200, "");
-    case AP_HANDLER_READY: /* the capabilities' back ends answer through base/ready.h */
-        return send_text(rq, s->enable_maintenance_mode || !ap_ready_check(NULL) ? 503 : 200, "");
+    case AP_HANDLER_READY: return send_text(rq, ready_status(h), "");
     case AP_HANDLER_METRICS: {
         ap_buf out = {0};
         if (!ap_metrics_write(&out)) {
@@ -419,16 +470,22 @@ static void table_free(table *t)
     free(t->labels);
     free(t->reads_request);
     free(t->streak);
+    free(t->since);
     free(t);
 }
 
 /* A table for `routes`, with what each function reads and its metric label made once. NULL on
  * OOM. */
-static table *table_new(const ap_http_routes *routes)
+static table *table_new(const ap_http_routes *routes, size_t nloops)
 {
     table *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->r = *routes;
+    t->nloops = nloops;
+    if (nloops && !(t->since = calloc(routes->nfns * nloops + 1, sizeof *t->since))) {
+        free(t);
+        return NULL;
+    }
     if (!(t->reads_request = calloc(routes->nfns + 1, sizeof *t->reads_request)) ||
         !(t->labels = calloc(routes->nfns + 1, sizeof *t->labels)) ||
         !(t->streak = calloc(routes->nfns + 1, sizeof *t->streak))) {
@@ -463,7 +520,7 @@ static void table_release(table *t) { atomic_fetch_sub(&t->refs, 1); }
 
 bool ap_http_swap(ap_http *h, const ap_http_routes *routes)
 {
-    table *t = table_new(routes);
+    table *t = table_new(routes, h->nloops);
     if (!t) return false;
     pthread_mutex_lock(&h->tlock);
     table *old = h->current;
@@ -615,7 +672,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (rq->state == REQ_BODY) {
         if (rq->too_large) return send_text(rq, 413, "request body too large\n");
-        if (rq->match.kind != AP_HANDLER_WASM) return serve_builtin(h, rq);
+        /* /ready waits on the back ends: event-loop threading asks a worker, as for a guest. */
+        bool handed = rq->match.kind == AP_HANDLER_WASM ||
+                      (rq->match.kind == AP_HANDLER_READY && h->event_loop);
+        if (!handed) return serve_builtin(h, rq);
         if (!h->event_loop) {
             /* Connection threading: this is the connection's own thread, not the one that
              * accepts; the guest runs here and the response goes out right after. */
@@ -625,7 +685,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             rq->state = REQ_DONE;
             return send_result(rq);
         }
-        if (runs_inline(rq)) {
+        if (runs_inline(h, rq)) {
             atomic_fetch_add(&h->running, 1);
             bool ran = run_function(h, rq, true);
             atomic_fetch_sub(&h->running, 1);
@@ -757,6 +817,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     ap_http_status st = AP_HTTP_BAD_SETTING;
     if (strcmp(s->http_threading, "event-loop") == 0) {
         h->event_loop = true;
+        h->nloops = s->http_threads > 0 ? (unsigned)s->http_threads : (unsigned)cpus();
     } else if (strcmp(s->http_threading, "connection") != 0) {
         ap_errbuf_set(e, "http_threading must be \"connection\" or \"event-loop\", not \"%s\"",
                       s->http_threading);
@@ -780,7 +841,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
         }
     }
     st = AP_HTTP_NOMEM;
-    if (!(h->current = table_new(&cfg->routes))) goto fail;
+    if (!(h->current = table_new(&cfg->routes, h->nloops))) goto fail;
     st = AP_HTTP_TLS;
     if (s->enable_tls) {
         ap_errbuf te;
@@ -803,7 +864,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
         }
     }
     /* Our listener's thread accepts and hands each connection to MHD (MHD_add_connection, woken
-     * through its inter-thread channel). Connection threading (the default): each connection a
+     * through its inter-thread channel). Connection threading: each connection a
      * thread of its own (poll(2) on its socket), which parses, runs the guest and sends.
      * Event-loop threading: `http_threads` epoll threads and `wasm_workers` workers. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
@@ -811,7 +872,7 @@ ap_http_status ap_http_start(const ap_http_config *cfg, ap_http **out, ap_errbuf
     unsigned threads = 0;
     if (h->event_loop) {
         size_t nworkers = s->wasm_workers > 0 ? (size_t)s->wasm_workers : (size_t)(2 * cpus());
-        threads = s->http_threads > 0 ? (unsigned)s->http_threads : (unsigned)cpus();
+        threads = h->nloops;
         h->workers = calloc(nworkers, sizeof *h->workers);
         st = AP_HTTP_NOMEM;
         if (!h->workers) goto fail;

@@ -2,8 +2,9 @@
  * subscriptions (relative or absolute) and answers fd subscriptions at once: stdin is at end of
  * file, stdout and stderr are always writable.
  *
- * A sleeping guest blocks its thread for as long as it asked; wa_store_interrupt does not cut a
- * sleep short (the interrupt is seen when the guest runs again). */
+ * A sleeping guest blocks its thread for as long as it asked, or until its store is interrupted
+ * (wa_store_interrupt, a deadline): the sleep is cut short and the guest traps as soon as it
+ * runs again. */
 #include "wasi_impl.h"
 
 #include <errno.h>
@@ -117,24 +118,31 @@ WASI_FN(ap_wasi__sched_yield)
     return WA_OK;
 }
 
-/* Sleeps ns nanoseconds on the monotonic clock, through signals. A sleep counts as a wait
- * (base/blocking.h): the HTTP event loop must not run such a guest itself. */
-static void sleep_ns(uint64_t ns)
+/* Sleeps ns nanoseconds on the monotonic clock, through signals, in slices of at most
+ * SLEEP_SLICE_NS so that an interrupt of the store (a deadline) ends it within a slice. A sleep
+ * counts as a wait (base/blocking.h): the HTTP event loop must not run such a guest itself. */
+#define SLEEP_SLICE_NS 10000000LL
+
+static long long mono_ns(void)
 {
-    if (ns > 0) ap_blocking_note();
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    uint64_t sec = ns / 1000000000u + (uint64_t)until.tv_sec;
-    long nsec = until.tv_nsec + (long)(ns % 1000000000u);
-    if (nsec >= 1000000000L) {
-        nsec -= 1000000000L;
-        sec++;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ns(const wa_store *store, uint64_t ns)
+{
+    if (ns == 0) return;
+    ap_blocking_note();
+    long long now = mono_ns();
+    /* Beyond what fits: the guest asked for forever. */
+    long long until = ns > (uint64_t)(INT64_MAX / 2 - now) ? INT64_MAX / 2 : now + (long long)ns;
+    while (now < until && !wa_store_interrupted(store)) {
+        long long next = until - now > SLEEP_SLICE_NS ? now + SLEEP_SLICE_NS : until;
+        struct timespec at = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL); /* EINTR: go round again */
+        now = mono_ns();
     }
-    /* Beyond time_t: the guest asked for forever. */
-    until.tv_sec = sec > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (time_t)sec;
-    until.tv_nsec = nsec;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-        ;
 }
 
 /* Where a subscription's fields are: preview1's is 48 bytes, snapshot 0's 56 (a u64 `identifier`
@@ -191,7 +199,7 @@ static uint32_t poll_oneoff(wa_instance *caller, const sub_layout *L, uint32_t i
     }
     uint64_t slept = 0;
     if (!immediate && min_left > 0) {
-        sleep_ns(min_left);
+        sleep_ns(wa_instance_store(caller), min_left);
         slept = min_left;
     }
 

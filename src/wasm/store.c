@@ -64,3 +64,5 @@ bool wa_store_track(wa_store *s, void (*free_fn)(void *), void *ptr)
 void wa_store_interrupt(wa_store *s) { atomic_store(&s->interrupt, WA_INTERRUPT_HOST); }
 
 void wa_store_expire(wa_store *s) { atomic_store(&s->interrupt, WA_INTERRUPT_DEADLINE); }
+
+bool wa_store_interrupted(const wa_store *s) { return atomic_load(&s->interrupt) != 0; }

@@ -8,6 +8,9 @@
 #   - a function that calls the kvstore (reverse) never is, however quick;
 #   - a function that slept once (WASI poll_oneoff) goes back to the workers, so its next long
 #     sleep holds no event-loop thread: 16 requests to echo on new connections answer meanwhile;
+#   - a marked guest that turns slow holds its event-loop thread at most timeout_ms (a WASI sleep
+#     is cut short by the deadline), and while it runs past its budget the other event-loop
+#     threads hand further calls of it to the workers;
 #   - with http_threading "connection" no function is marked.
 # Cases print in cmocka's format so tests/run.sh counts them.
 #
@@ -119,6 +122,71 @@ if serve main APP_ENABLE_PPROF=true APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=in-
     expect "SIGTERM → exit 0" $rc "exit status $rc"
 else
     bad "event-loop server starts" "$(tail -5 "$tmp/main.log")"
+fi
+
+# promote: 10 quick calls of nap, then it must be marked on_event_loop (else the cases below
+# would prove nothing).
+promote() {
+    local n got
+    n=$(calls 10 /nap)
+    got=$(on_event_loop nap)
+    [ "$n" = 10 ] && [ "$got" = true ] && return 0
+    bad "$1" "promotion failed: $n of 10 answered 200; on_event_loop $got"
+    return 1
+}
+
+# One event-loop thread, timeout_ms 1000: nap, run by the event loop, is asked to sleep 3 s. The
+# deadline cuts the sleep short, so the thread's other connections wait about 1 s, not 3.
+if serve one APP_ENABLE_PPROF=true APP_HTTP_THREADS=1 APP_TIMEOUT_MS=1000; then
+    name="one event-loop thread: a marked guest that sleeps holds it at most timeout_ms"
+    if promote "$name"; then
+        curl -s -o /dev/null -w '%{http_code} %{time_total}' --data-binary 123456789012345678901234567890 \
+            "$base/nap" >"$tmp/long" &
+        napper=$!
+        sleep 0.2
+        health=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$base/health")
+        wait "$napper"
+        read -r lcode lsecs <"$tmp/long"
+        read -r hcode hsecs <<<"$health"
+        python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1.6 and float(sys.argv[2]) < 1.6 else 1)' "$lsecs" "$hsecs"
+        timely=$?
+        expect "$name (504 after ${lsecs} s, /health after ${hsecs} s)" \
+            "$([ "$lcode" = 504 ] && [ "$hcode" = 200 ] && [ $timely -eq 0 ]; echo $?)" \
+            "nap: $lcode after $lsecs s; /health: $hcode after $hsecs s"
+    fi
+    stop
+else
+    bad "one-thread server starts" "$(tail -5 "$tmp/one.log")"
+fi
+
+# Two event-loop threads: while a marked nap sleeps 2 s on one, more 2 s naps arrive; the other
+# thread sees the first call past its budget and hands them to the workers, so it stays free:
+# some of 16 /health requests on new connections answer at once.
+if serve two APP_ENABLE_PPROF=true APP_HTTP_THREADS=2; then
+    name="two event-loop threads: a sleeping marked guest is not run on the other one"
+    # 8 naps of 0.3 s at once leave 8 instances idle: a second nap finds one free on any thread.
+    seq 8 | xargs -P 8 -I{} curl -s -o /dev/null --data-binary 123 "$base/nap"
+    if promote "$name"; then
+        curl -s -o /dev/null --data-binary 12345678901234567890 "$base/nap" &
+        first=$!
+        sleep 0.2
+        more=()
+        for _ in 1 2 3 4; do
+            curl -s -o /dev/null --data-binary 12345678901234567890 "$base/nap" &
+            more+=($!)
+        done
+        sleep 0.2
+        seq 16 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/health" >"$tmp/health"
+        fast=$(awk '$1 == 200 && $2 < 0.5' "$tmp/health" | wc -l)
+        wait "$first" "${more[@]}"
+        got=$(on_event_loop nap)
+        expect "$name ($fast of 16 /health answered in under 0.5 s)" \
+            "$([ "$fast" -ge 1 ] && [ "$got" = false ]; echo $?)" \
+            "fast $fast; on_event_loop $got; $(tr '\n' ' ' <"$tmp/health")"
+    fi
+    stop
+else
+    bad "two-thread server starts" "$(tail -5 "$tmp/two.log")"
 fi
 
 if serve connection APP_ENABLE_PPROF=true APP_HTTP_THREADING=connection; then
