@@ -188,6 +188,7 @@ static wa_status read_limits(decoder *d, wa_lim *out)
 
 static wa_status read_tabletype(decoder *d, wa_tabletype *out)
 {
+    out->off = here(d);
     TRY(read_reftype(d, &out->elemtype));
     return read_limits(d, &out->lim);
 }
@@ -317,7 +318,7 @@ static wa_status skip_instr(decoder *d, uint8_t op, uint32_t at, uint32_t *depth
  */
 static wa_status read_cexpr(decoder *d, wa_cexpr *out)
 {
-    uint32_t ninstr = 0, depth = 0;
+    uint32_t ninstr = 0, depth = 0, start = here(d);
     bool constant = true;
     memset(out, 0, sizeof *out);
     for (;;) {
@@ -393,6 +394,7 @@ static wa_status read_cexpr(decoder *d, wa_cexpr *out)
         if (ninstr++ == 0)
             *out = one;
     }
+    out->off = start;
     if (!constant)
         out->op = WA_CEXPR_NOT_CONST;
     else if (ninstr != 1)
@@ -465,6 +467,7 @@ static wa_status import_section(decoder *d)
         TRY(read_name(d, &im->name, &im->name_len));
         uint32_t at = here(d);
         TRY(read_byte(d, &im->kind));
+        im->off = here(d);
         switch (im->kind) {
         case WA_EXTERN_FUNC:
             TRY(read_u32(d, &im->u.type_idx));
@@ -490,6 +493,7 @@ static wa_status import_section(decoder *d)
     TRY(grow(d, (void **)&m->func_type, 0, m->nfunc_imports, sizeof *m->func_type));
     TRY(grow(d, (void **)&m->tables, 0, m->ntable_imports, sizeof *m->tables));
     TRY(grow(d, (void **)&m->mems, 0, m->nmem_imports, sizeof *m->mems));
+    TRY(grow(d, (void **)&m->mem_off, 0, m->nmem_imports, sizeof *m->mem_off));
     TRY(grow(d, (void **)&m->globals, 0, m->nglobal_imports, sizeof *m->globals));
     uint32_t f = 0, t = 0, me = 0, g = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -502,6 +506,7 @@ static wa_status import_section(decoder *d)
             m->tables[t++] = im->u.table;
             break;
         case WA_EXTERN_MEMORY:
+            m->mem_off[me] = im->off;
             m->mems[me++] = im->u.mem;
             break;
         case WA_EXTERN_GLOBAL:
@@ -526,6 +531,7 @@ static wa_status function_section(decoder *d)
     if (!m->funcs)
         return no_memory(d);
     for (uint32_t i = 0; i < n; i++) {
+        m->funcs[i].type_off = here(d);
         TRY(read_u32(d, &m->funcs[i].type_idx));
         m->func_type[m->nfuncs++] = m->funcs[i].type_idx;
     }
@@ -549,8 +555,11 @@ static wa_status memory_section(decoder *d)
     uint32_t n;
     TRY(read_count(d, &n));
     TRY(grow(d, (void **)&m->mems, m->nmems, m->nmems + n, sizeof *m->mems));
-    for (uint32_t i = 0; i < n; i++)
+    TRY(grow(d, (void **)&m->mem_off, m->nmems, m->nmems + n, sizeof *m->mem_off));
+    for (uint32_t i = 0; i < n; i++) {
+        m->mem_off[m->nmems] = here(d);
         TRY(read_limits(d, &m->mems[m->nmems++]));
+    }
     return WA_OK;
 }
 
@@ -582,6 +591,7 @@ static wa_status export_section(decoder *d)
     m->nexports = n;
     for (uint32_t i = 0; i < n; i++) {
         wa_export *ex = &m->exports[i];
+        ex->off = here(d);
         TRY(read_name(d, &ex->name, &ex->name_len));
         uint32_t at = here(d);
         TRY(read_byte(d, &ex->kind));
@@ -595,6 +605,7 @@ static wa_status export_section(decoder *d)
 static wa_status start_section(decoder *d)
 {
     uint32_t f;
+    d->m->start_off = here(d);
     TRY(read_u32(d, &f));
     d->m->start = f;
     return WA_OK;
@@ -606,6 +617,7 @@ static wa_status start_section(decoder *d)
 static wa_status elem_segment(decoder *d, wa_elemseg *s)
 {
     uint32_t at = here(d), flags;
+    s->off = at;
     TRY(read_u32(d, &flags));
     if (flags > 7)
         return malformed(d, at, "malformed elements segment kind");
@@ -640,6 +652,7 @@ static wa_status elem_segment(decoder *d, wa_elemseg *s)
         } else {
             s->items[i].op = WA_CEXPR_REF_FUNC;
             s->items[i].type = WA_FUNCREF;
+            s->items[i].off = here(d);
             TRY(read_u32(d, &s->items[i].idx));
         }
         s->count = i + 1;
@@ -734,6 +747,7 @@ static wa_status data_section(decoder *d)
         wa_dataseg *s = &m->datas[i];
         uint32_t flags;
         at = here(d);
+        s->off = at;
         TRY(read_u32(d, &flags));
         if (flags > 2)
             return malformed(d, at, "malformed data segment kind");

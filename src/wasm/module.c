@@ -76,6 +76,7 @@ void wa_module_destroy(wa_module *m)
     free(m->funcs);
     free(m->tables);
     free(m->mems);
+    free(m->mem_off);
     free(m->globals);
     free(m->global_init);
     for (uint32_t i = 0; m->exports && i < m->nexports; i++)

@@ -29,6 +29,7 @@ static inline uint32_t wa_type_slots(uint8_t t) { return t == WA_V128 ? 2 : 1; }
 typedef struct {
     uint8_t elemtype; /* WA_FUNCREF or WA_EXTERNREF */
     wa_lim lim;
+    uint32_t off;     /* of the table type in the module, for errors */
 } wa_tabletype;
 
 typedef struct {
@@ -46,6 +47,7 @@ typedef struct {
     uint8_t op;    /* WA_CEXPR_* */
     uint8_t type;  /* the value type it produces */
     uint32_t idx;  /* global index or function index */
+    uint32_t off;  /* of the expression (or function index) in the module, for errors */
     uint64_t v[2]; /* the constant's bits (v128 uses both) */
 } wa_cexpr;
 
@@ -53,6 +55,7 @@ typedef struct {
     char *module, *name;           /* NUL-terminated copies; names may contain U+0000, so */
     uint32_t module_len, name_len; /* compare by length */
     uint8_t kind; /* wa_extern_kind */
+    uint32_t off; /* of the description after the kind byte, for errors */
     union {
         uint32_t type_idx; /* function */
         wa_tabletype table;
@@ -66,6 +69,7 @@ typedef struct {
     uint32_t name_len;
     uint8_t kind;
     uint32_t idx;
+    uint32_t off; /* of the entry (its name) in the module, for errors */
 } wa_export;
 
 enum { WA_SEG_ACTIVE, WA_SEG_PASSIVE, WA_SEG_DECLARATIVE };
@@ -73,6 +77,7 @@ enum { WA_SEG_ACTIVE, WA_SEG_PASSIVE, WA_SEG_DECLARATIVE };
 typedef struct {
     uint8_t mode;
     uint8_t elemtype;
+    uint32_t off; /* of the segment in the module, for errors */
     uint32_t table;
     wa_cexpr offset;
     uint32_t count;
@@ -81,6 +86,7 @@ typedef struct {
 
 typedef struct {
     uint8_t mode; /* WA_SEG_ACTIVE or WA_SEG_PASSIVE */
+    uint32_t off; /* of the segment in the module, for errors */
     uint32_t mem;
     wa_cexpr offset;
     uint32_t data_off, len; /* the bytes, in wa_module.bytes */
@@ -90,7 +96,7 @@ struct wa_instr; /* compile.h */
 
 /* A function defined in the module (not imported). */
 typedef struct {
-    uint32_t type_idx;
+    uint32_t type_idx, type_off; /* type_off: of type_idx in the function section */
     uint32_t body_off, body_len; /* the code entry after its size: locals vector, then expr */
     /* Filled by compile.c: */
     struct wa_instr *code;
@@ -125,7 +131,8 @@ struct wa_module {
     wa_tabletype *tables; /* [ntables] */
 
     uint32_t nmems, nmem_imports;
-    wa_lim *mems; /* [nmems] */
+    wa_lim *mems;      /* [nmems] */
+    uint32_t *mem_off; /* [nmems] of each memory type in the module, for errors */
 
     uint32_t nglobals, nglobal_imports;
     wa_globaltype *globals; /* [nglobals] */
@@ -134,7 +141,8 @@ struct wa_module {
     uint32_t nexports;
     wa_export *exports;
 
-    int64_t start; /* function index, -1 if none */
+    int64_t start;      /* function index, -1 if none */
+    uint32_t start_off; /* of the start section's function index */
 
     uint32_t nelems;
     wa_elemseg *elems;

@@ -1,13 +1,12 @@
 /* validate.c — module-level validation (spec 3.4): type indices, limits, constant expressions,
  * exports, the start function, element and data segments. decode → [validate] → instantiate;
- * function bodies are validated by compile.c. Errors are WA_EINVALID in the spec tests' wording;
- * module-level entries carry no offsets, so most errors have none (UINT32_MAX). */
+ * function bodies are validated by compile.c. Errors are WA_EINVALID in the spec tests' wording,
+ * at the offset decode.c recorded for the entry at fault (its index, type, expression or start). */
 #include "module.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NO_OFFSET UINT32_MAX
 #define MAX_PAGES 65536u
 
 #define TRY(expr)                                                                                  \
@@ -17,30 +16,32 @@
             return try_st_;                                                                        \
     } while (0)
 
-static wa_status check_type_idx(const wa_module *m, uint32_t idx, wa_error *err)
+static wa_status check_type_idx(const wa_module *m, uint32_t idx, uint32_t off, wa_error *err)
 {
     if (idx >= m->ntypes)
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown type %u", idx);
+        return wa_err(err, WA_EINVALID, off, "unknown type %u", idx);
     return WA_OK;
 }
 
-static wa_status check_limits(const wa_lim *lim, uint32_t bound, const char *too_big, wa_error *err)
+static wa_status check_limits(const wa_lim *lim, uint32_t bound, const char *too_big, uint32_t off,
+                              wa_error *err)
 {
     if (lim->min > bound || (lim->has_max && lim->max > bound))
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "%s", too_big);
+        return wa_err(err, WA_EINVALID, off, "%s", too_big);
     if (lim->has_max && lim->min > lim->max)
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "size minimum must not be greater than maximum");
+        return wa_err(err, WA_EINVALID, off, "size minimum must not be greater than maximum");
     return WA_OK;
 }
 
-static wa_status check_memtype(const wa_lim *lim, wa_error *err)
+static wa_status check_memtype(const wa_lim *lim, uint32_t off, wa_error *err)
 {
-    return check_limits(lim, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", err);
+    return check_limits(lim, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", off,
+                        err);
 }
 
 static wa_status check_tabletype(const wa_tabletype *t, wa_error *err)
 {
-    return check_limits(&t->lim, UINT32_MAX, "table size", err);
+    return check_limits(&t->lim, UINT32_MAX, "table size", t->off, err);
 }
 
 /* A constant expression producing `want`. In WebAssembly 2.0 global.get may name only an
@@ -50,23 +51,23 @@ static wa_status check_cexpr(const wa_module *m, const wa_cexpr *e, uint8_t want
     uint8_t type = e->type;
     switch (e->op) {
     case WA_CEXPR_NOT_CONST:
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "constant expression required");
+        return wa_err(err, WA_EINVALID, e->off, "constant expression required");
     case WA_CEXPR_BAD_ARITY:
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "type mismatch");
+        return wa_err(err, WA_EINVALID, e->off, "type mismatch");
     case WA_CEXPR_GLOBAL_GET:
         if (e->idx >= m->nglobal_imports)
-            return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown global %u", e->idx);
+            return wa_err(err, WA_EINVALID, e->off, "unknown global %u", e->idx);
         if (m->globals[e->idx].mut)
-            return wa_err(err, WA_EINVALID, NO_OFFSET, "constant expression required");
+            return wa_err(err, WA_EINVALID, e->off, "constant expression required");
         type = m->globals[e->idx].type;
         break;
     case WA_CEXPR_REF_FUNC:
         if (e->idx >= m->nfuncs)
-            return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown function %u", e->idx);
+            return wa_err(err, WA_EINVALID, e->off, "unknown function %u", e->idx);
         break;
     }
     if (type != want)
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "type mismatch");
+        return wa_err(err, WA_EINVALID, e->off, "type mismatch");
     return WA_OK;
 }
 
@@ -76,13 +77,13 @@ static wa_status check_imports(const wa_module *m, wa_error *err)
         const wa_import *im = &m->imports[i];
         switch (im->kind) {
         case WA_EXTERN_FUNC:
-            TRY(check_type_idx(m, im->u.type_idx, err));
+            TRY(check_type_idx(m, im->u.type_idx, im->off, err));
             break;
         case WA_EXTERN_TABLE:
             TRY(check_tabletype(&im->u.table, err));
             break;
         case WA_EXTERN_MEMORY:
-            TRY(check_memtype(&im->u.mem, err));
+            TRY(check_memtype(&im->u.mem, im->off, err));
             break;
         }
     }
@@ -92,13 +93,13 @@ static wa_status check_imports(const wa_module *m, wa_error *err)
 static wa_status check_definitions(const wa_module *m, wa_error *err)
 {
     for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++)
-        TRY(check_type_idx(m, m->funcs[i].type_idx, err));
+        TRY(check_type_idx(m, m->funcs[i].type_idx, m->funcs[i].type_off, err));
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
         TRY(check_tabletype(&m->tables[i], err));
     if (m->nmems > 1)
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "multiple memories");
+        return wa_err(err, WA_EINVALID, m->mem_off[1], "multiple memories");
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
-        TRY(check_memtype(&m->mems[i], err));
+        TRY(check_memtype(&m->mems[i], m->mem_off[i], err));
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         TRY(check_cexpr(m, &m->global_init[i - m->nglobal_imports], m->globals[i].type, err));
     return WA_OK;
@@ -122,21 +123,23 @@ static wa_status check_exports(const wa_module *m, wa_error *err)
                      : ex->kind == WA_EXTERN_MEMORY ? m->nmems
                                                     : m->nglobals;
         if (ex->idx >= n)
-            return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown %s %u", what[ex->kind], ex->idx);
+            return wa_err(err, WA_EINVALID, ex->off, "unknown %s %u", what[ex->kind], ex->idx);
     }
     if (m->nexports < 2)
         return WA_OK;
-    /* names are unique: sort, then compare neighbours */
+    /* names are unique: sort, then compare neighbours; the error is at the later of the two */
     const wa_export **sorted = malloc(m->nexports * sizeof *sorted);
     if (!sorted)
-        return wa_err(err, WA_ENOMEM, NO_OFFSET, "out of memory");
+        return wa_err(err, WA_ENOMEM, UINT32_MAX, "out of memory");
     for (uint32_t i = 0; i < m->nexports; i++)
         sorted[i] = &m->exports[i];
     qsort(sorted, m->nexports, sizeof *sorted, export_cmp);
     wa_status st = WA_OK;
     for (uint32_t i = 1; i < m->nexports && st == WA_OK; i++)
         if (export_cmp(&sorted[i - 1], &sorted[i]) == 0)
-            st = wa_err(err, WA_EINVALID, NO_OFFSET, "duplicate export name");
+            st = wa_err(err, WA_EINVALID,
+                        sorted[i - 1]->off > sorted[i]->off ? sorted[i - 1]->off : sorted[i]->off,
+                        "duplicate export name");
     free(sorted);
     return st;
 }
@@ -146,10 +149,10 @@ static wa_status check_start(const wa_module *m, wa_error *err)
     if (m->start < 0)
         return WA_OK;
     if (m->start >= m->nfuncs)
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown function %u", (uint32_t)m->start);
+        return wa_err(err, WA_EINVALID, m->start_off, "unknown function %u", (uint32_t)m->start);
     const wa_sig *sig = m->types[m->func_type[m->start]];
     if (sig->nparams != 0 || sig->nresults != 0)
-        return wa_err(err, WA_EINVALID, NO_OFFSET, "start function");
+        return wa_err(err, WA_EINVALID, m->start_off, "start function");
     return WA_OK;
 }
 
@@ -162,10 +165,10 @@ static wa_status check_elems(const wa_module *m, wa_error *err)
         if (s->mode != WA_SEG_ACTIVE)
             continue;
         if (s->table >= m->ntables)
-            return wa_err(err, WA_EINVALID, NO_OFFSET, "unknown table %u", s->table);
+            return wa_err(err, WA_EINVALID, s->off, "unknown table %u", s->table);
         TRY(check_cexpr(m, &s->offset, WA_I32, err));
         if (m->tables[s->table].elemtype != s->elemtype)
-            return wa_err(err, WA_EINVALID, NO_OFFSET, "type mismatch");
+            return wa_err(err, WA_EINVALID, s->off, "type mismatch");
     }
     return WA_OK;
 }
@@ -177,7 +180,7 @@ static wa_status check_datas(const wa_module *m, wa_error *err)
         if (s->mode != WA_SEG_ACTIVE)
             continue;
         if (s->mem >= m->nmems)
-            return wa_err(err, WA_EINVALID, s->data_off, "unknown memory %u", s->mem);
+            return wa_err(err, WA_EINVALID, s->off, "unknown memory %u", s->mem);
         TRY(check_cexpr(m, &s->offset, WA_I32, err));
     }
     return WA_OK;

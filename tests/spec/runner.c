@@ -13,8 +13,8 @@
  *                   an assert_malformed or assert_invalid passes on the right status alone; by
  *                   default it also fails when the engine's message does not begin with the
  *                   script's text (the reference interpreter's rule: the text is a prefix of the
- *                   message, here ending at a word boundary; --strict-load-errors, the default,
- *                   is accepted)
+ *                   message, here ending at a word boundary) or when the error carries no byte
+ *                   offset inside the module (--strict-load-errors, the default, is accepted)
  *   --count         run nothing: print the summary line as if every runnable command had failed
  *                   (what run.sh reports for a script whose runner crashed)
  *
@@ -49,6 +49,7 @@ typedef struct {
     st_registry *reg;
     wa_instance *current;   /* the last module defined; NULL if it failed */
     uint32_t current_line;  /* line of that module command, for messages */
+    size_t last_len;        /* size of the module file load_module read last */
     named_instance *named;
     uint32_t nnamed, named_cap;
     wa_module **modules;    /* every module loaded, released after the store */
@@ -459,6 +460,7 @@ static wa_status load_module(script *sc, const json_t *cmd, wa_module **out, wa_
         return WA_ENOTFOUND;
     }
     wa_module *m = NULL;
+    sc->last_len = len;
     wa_status st = wa_module_load(bytes, len, &m, err);
     free(bytes);
     if (st != WA_OK) return st;
@@ -804,7 +806,7 @@ static bool text_unreachable(const script *sc, json_int_t line)
 
 /* assert_invalid, assert_malformed: loading must fail with `want`; unless --lax-load-errors, with
  * a message that begins with the script's text (the reference interpreter's rule, run.ml: the
- * expected text is a prefix of the actual one). */
+ * expected text is a prefix of the actual one) and an offset inside the module. */
 static void cmd_assert_load_fails(script *sc, const json_t *cmd, json_int_t line, wa_status want)
 {
     wa_module *m;
@@ -821,6 +823,9 @@ static void cmd_assert_load_fails(script *sc, const json_t *cmd, json_int_t line
         if (!text_unreachable(sc, line) && (!text || !leading_words(text, err.msg)))
             fail(sc, line, "%s %s: expected \"%s\", got %s", type, str(cmd, "filename"),
                  text ? text : "", buf);
+        else if (err.offset == UINT32_MAX || err.offset > sc->last_len)
+            fail(sc, line, "%s %s: error without an offset in the module's %zu bytes: %s", type,
+                 str(cmd, "filename"), sc->last_len, buf);
         else pass(sc);
         return;
     }

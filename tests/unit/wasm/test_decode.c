@@ -46,6 +46,7 @@ static void load_fail(const uint8_t *b, size_t n, wa_status st, const char *msg,
 #define ANY_OFFSET (UINT32_MAX - 1)
 #define MALFORMED(arr, msg, off) load_fail(arr, sizeof arr, WA_EMALFORMED, msg, off)
 #define INVALID(arr, msg) load_fail(arr, sizeof arr, WA_EINVALID, msg, ANY_OFFSET)
+#define INVALID_AT(arr, msg, off) load_fail(arr, sizeof arr, WA_EINVALID, msg, off)
 
 /* ---- Valid modules ---- */
 
@@ -456,52 +457,58 @@ static void bad_kinds(void **state)
 static void invalid_module_level(void **state)
 {
     static const uint8_t type[] = {HDR, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
-    INVALID(type, "unknown type");
+    INVALID_AT(type, "unknown type 0", 11); /* the index in the function section */
     static const uint8_t dup[] = {HDR, 0x05, 0x03, 0x01, 0x00, 0x00,
                                   0x07, 0x09, 0x02, 0x01, 'x', 0x02, 0x00, 0x01, 'x', 0x02, 0x00};
-    INVALID(dup, "duplicate export name");
+    INVALID_AT(dup, "duplicate export name", 20); /* the second export */
     static const uint8_t mems[] = {HDR, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01};
-    INVALID(mems, "multiple memories");
+    INVALID_AT(mems, "multiple memories", 13); /* the second memory */
     static const uint8_t big[] = {HDR, 0x05, 0x05, 0x01, 0x00, 0x81, 0x80, 0x04};
-    INVALID(big, "memory size must be at most 65536 pages (4GiB)");
+    INVALID_AT(big, "memory size must be at most 65536 pages (4GiB)", 11);
     static const uint8_t minmax[] = {HDR, 0x05, 0x04, 0x01, 0x01, 0x02, 0x01};
-    INVALID(minmax, "size minimum must not be greater than maximum");
+    INVALID_AT(minmax, "size minimum must not be greater than maximum", 11);
     static const uint8_t nonconst[] = {HDR, 0x06, 0x07, 0x01, 0x7f, 0x00, 0x41, 0x00, 0x01, 0x0b};
-    INVALID(nonconst, "constant expression required");
+    INVALID_AT(nonconst, "constant expression required", 13); /* the expression */
     static const uint8_t arity[] = {HDR, 0x06, 0x08, 0x01, 0x7f, 0x00, 0x41, 0x00, 0x41, 0x00,
                                     0x0b};
-    INVALID(arity, "type mismatch");
+    INVALID_AT(arity, "type mismatch", 13);
     static const uint8_t empty[] = {HDR, 0x06, 0x04, 0x01, 0x7f, 0x00, 0x0b};
-    INVALID(empty, "type mismatch");
+    INVALID_AT(empty, "type mismatch", 13);
     static const uint8_t consttype[] = {HDR, 0x06, 0x06, 0x01, 0x7f, 0x00, 0x42, 0x00, 0x0b};
-    INVALID(consttype, "type mismatch");
+    INVALID_AT(consttype, "type mismatch", 13);
     /* global.get of a mutable import; of a global defined in the module */
     static const uint8_t mut[] = {HDR, 0x02, 0x08, 0x01, 0x01, 'm', 0x01, 'g', 0x03, 0x7f, 0x01,
                                   0x06, 0x06, 0x01, 0x7f, 0x00, 0x23, 0x00, 0x0b};
-    INVALID(mut, "constant expression required");
+    INVALID_AT(mut, "constant expression required", 23);
     static const uint8_t defined[] = {HDR, 0x06, 0x0b, 0x02, 0x7f, 0x00, 0x41, 0x00, 0x0b,
                                       0x7f, 0x00, 0x23, 0x00, 0x0b};
-    INVALID(defined, "unknown global");
+    INVALID_AT(defined, "unknown global 0", 18);
     static const uint8_t start[] = {HDR, 0x01, 0x05, 0x01, 0x60, 0x01, 0x7f, 0x00,
                                     0x03, 0x02, 0x01, 0x00, 0x08, 0x01, 0x00,
                                     0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
-    INVALID(start, "start function");
+    INVALID_AT(start, "start function", 21); /* the start section's index */
     static const uint8_t nostart[] = {HDR, 0x08, 0x01, 0x00};
-    INVALID(nostart, "unknown function");
+    INVALID_AT(nostart, "unknown function 0", 10);
     /* funcref segment into an externref table */
     static const uint8_t elemtype[] = {HDR, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
                                        0x03, 0x02, 0x01, 0x00, 0x04, 0x04, 0x01, 0x6f, 0x00, 0x01,
                                        0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x00,
                                        0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
-    INVALID(elemtype, "type mismatch");
+    INVALID_AT(elemtype, "type mismatch", 27); /* the segment */
     static const uint8_t notable[] = {HDR, 0x09, 0x06, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x00};
-    INVALID(notable, "unknown table");
+    INVALID_AT(notable, "unknown table 0", 11);
     static const uint8_t nomem[] = {HDR, 0x0b, 0x06, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x00};
-    INVALID(nomem, "unknown memory");
+    INVALID_AT(nomem, "unknown memory 0", 11);
     static const uint8_t reffunc[] = {HDR, 0x06, 0x06, 0x01, 0x70, 0x00, 0xd2, 0x00, 0x0b};
-    INVALID(reffunc, "unknown function");
+    INVALID_AT(reffunc, "unknown function 0", 13);
     static const uint8_t export_idx[] = {HDR, 0x07, 0x05, 0x01, 0x01, 'x', 0x03, 0x00};
-    INVALID(export_idx, "unknown global");
+    INVALID_AT(export_idx, "unknown global 0", 11); /* the export */
+    /* an imported function's type index; an element segment's function index */
+    static const uint8_t import_type[] = {HDR, 0x02, 0x05, 0x01, 0x00, 0x00, 0x00, 0x05};
+    INVALID_AT(import_type, "unknown type 5", 14);
+    static const uint8_t elem_func[] = {HDR, 0x04, 0x04, 0x01, 0x70, 0x00, 0x01,
+                                        0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x07};
+    INVALID_AT(elem_func, "unknown function 7", 22);
 }
 
 int main(void)

@@ -462,7 +462,8 @@ static void instance_import_matching(void **state)
     wa_module *m = mod_new();
     const wa_sig *types[] = {wa_sig_intern(i32b, 1, NULL, 0)};
     uint32_t func_type[] = {0};
-    wa_tabletype tables[] = {{WA_FUNCREF, {.min = 2, .max = 4, .has_max = true}}};
+    wa_tabletype tables[] = {
+        {.elemtype = WA_FUNCREF, .lim = {.min = 2, .max = 4, .has_max = true}}};
     wa_lim mems[] = {{.min = 2, .max = 3, .has_max = true}};
     wa_globaltype globals[] = {{WA_I64, 1}};
     wa_import imports[] = {
@@ -556,7 +557,7 @@ static void instance_export_by_length(void **state)
 {
     wa_module *m = mod_new();
     wa_lim mems[] = {{.min = 1}};
-    wa_tabletype tables[] = {{WA_FUNCREF, {.min = 1}}};
+    wa_tabletype tables[] = {{.elemtype = WA_FUNCREF, .lim = {.min = 1}}};
     wa_export exports[] = {{.name = "a\0b", .name_len = 3, .kind = WA_EXTERN_MEMORY},
                            {.name = "a", .name_len = 1, .kind = WA_EXTERN_TABLE},
                            {.name = "", .name_len = 0, .kind = WA_EXTERN_MEMORY}};
@@ -599,7 +600,8 @@ static void instance_elems_and_globals(void **state)
     const wa_sig *types[] = {wa_sig_intern(NULL, 0, i32b, 1)};
     uint32_t func_type[] = {0, 0};
     wa_funcdef defs[1] = {{.type_idx = 0}};
-    wa_tabletype tables[] = {{WA_FUNCREF, {.min = 2}}, {WA_FUNCREF, {.min = 4}}};
+    wa_tabletype tables[] = {{.elemtype = WA_FUNCREF, .lim = {.min = 2}},
+                             {.elemtype = WA_FUNCREF, .lim = {.min = 4}}};
     wa_globaltype globals[] = {{WA_I32, 0}, {WA_I32, 0}, {WA_FUNCREF, 0}};
     wa_cexpr global_init[] = {
         {.op = WA_CEXPR_GLOBAL_GET, .type = WA_I32, .idx = 0},
