@@ -160,7 +160,8 @@ bench: all bench-micro bench-reset
 
 # ---- Server ----
 # make run: installs the Debian packages that are missing (root) or prints the apt-get line, builds,
-# and serves examples/tarmac.json on 127.0.0.1:8080 (tools/run.sh).
+# and serves examples/tarmac.json on 127.0.0.1:8080 with LMDB and SQLite in $(BUILD)/run
+# (tools/run.sh; APRON_RUN_LISTEN, APRON_RUN_DIR).
 # make bench-http: wrk against apron (hello example) and nginx (`return 200`), alternating
 # (bench/http/run.sh; ROUNDS, SECONDS_PER_RUN, CONNECTIONS, THREADS).
 .PHONY: run bench-http

@@ -44,3 +44,10 @@ add_test(NAME integration/event_loop
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/event_loop.sh ${CMAKE_BINARY_DIR}
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration/event_loop PROPERTIES LABELS integration TIMEOUT 300)
+
+# make_run.sh: `make run` (tools/run.sh) on a free port, with its data in a temporary folder:
+# every example route of examples/tarmac.json answers (key-value on LMDB, SQL on SQLite).
+add_test(NAME integration/make_run
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/make_run.sh ${CMAKE_BINARY_DIR}
+  WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(integration/make_run PROPERTIES LABELS integration TIMEOUT 300)
