@@ -1,5 +1,7 @@
 /* fn.c — a function: a waPC module loaded once and an ap_pool of its instances; runs the guest's
- * "handler" operation with Tarmac's error texts (TARMAC.md §1.7). */
+ * "handler" operation with Tarmac's error texts (TARMAC.md §1.7), and observes every run in
+ * wasm_functions{route="NAME:handler"} (step 5), whoever asked for it: HTTP, a scheduled task,
+ * an init function or a function-to-function call. */
 #include "pool.h"
 #include "watchdog.h"
 
@@ -7,9 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "base/metrics.h"
 
 struct ap_pool_fn {
     char *name;
+    char *label; /* "NAME:handler", the wasm_functions label: built once, not per call */
     ap_wapc_module *module;
     ap_wapc_config cfg;
     ap_pool_fn_opts opts;
@@ -97,7 +103,10 @@ ap_pool_status ap_pool_fn_load_opts(const char *name, const char *filepath,
     ap_buf bytes = {0};
     ap_errbuf we;
     ap_pool_status st = AP_POOL_NOMEM;
-    if (!fn || !(fn->name = strdup(name))) goto fail;
+    if (!fn || !(fn->name = strdup(name)) ||
+        !(fn->label = malloc(strlen(name) + sizeof ":handler")))
+        goto fail;
+    strcpy(stpcpy(fn->label, name), ":handler");
     fn->cfg = *cfg;
     fn->cfg.name = fn->name;
     fn->opts = *opts;
@@ -151,12 +160,27 @@ static ap_pool_fn_status invoke(ap_pool_fn *fn, ap_wapc_instance *inst, ap_bytes
     return expired ? AP_POOL_FN_TIMEOUT : AP_POOL_FN_FAILED;
 }
 
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* TARMAC.md §1.7 step 5: whole milliseconds since t0, every outcome. */
+static void observe(const ap_pool_fn *fn, long long t0)
+{
+    ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, fn->label, (double)((now_ns() - t0) / 1000000));
+}
+
 bool ap_pool_fn_try_call_ctx(ap_pool_fn *fn, ap_bytes payload, void *ctx, ap_buf *response,
                              ap_errbuf *e, ap_pool_fn_status *st)
 {
+    long long t0 = now_ns();
     void *inst;
     if (!ap_pool_try_acquire(fn->pool, &inst)) return false;
     *st = invoke(fn, inst, payload, ctx, response, e);
+    observe(fn, t0);
     return true;
 }
 
@@ -169,22 +193,25 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
 ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                       void *ctx, ap_buf *response, ap_errbuf *e)
 {
+    long long t0 = now_ns();
     void *p;
     ap_errbuf pe;
+    ap_pool_fn_status st;
     ap_pool_status ps = ap_pool_acquire(fn->pool, timeout_ms, &p, &pe);
     if (ps == AP_POOL_TIMEOUT) {
         ap_errbuf_set(e, "failed to execute wasm module - could not fetch module from pool - %s",
                       pe.msg);
-        return AP_POOL_FN_BUSY;
-    }
-    if (ps != AP_POOL_OK) {
+        st = AP_POOL_FN_BUSY;
+    } else if (ps != AP_POOL_OK) {
         ap_errbuf_set(e, "failed to execute wasm module - could not fetch module from pool - %s",
                       ps == AP_POOL_NOMEM ? "out of memory" : pe.msg);
         /* A new instance whose start-up ran past timeout_ms: a deadline, as for a call. */
-        return ps == AP_POOL_CREATE_FAILED && start_expired ? AP_POOL_FN_TIMEOUT
-                                                            : AP_POOL_FN_FAILED;
+        st = ps == AP_POOL_CREATE_FAILED && start_expired ? AP_POOL_FN_TIMEOUT : AP_POOL_FN_FAILED;
+    } else {
+        st = invoke(fn, p, payload, ctx, response, e);
     }
-    return invoke(fn, p, payload, ctx, response, e);
+    observe(fn, t0);
+    return st;
 }
 
 const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }
@@ -256,5 +283,6 @@ void ap_pool_fn_free(ap_pool_fn *fn)
     ap_wapc_module_unref(fn->module);
     free(fn->bytes);
     free(fn->name);
+    free(fn->label);
     free(fn);
 }

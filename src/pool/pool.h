@@ -94,7 +94,9 @@ ap_pool_status ap_pool_fn_load_opts(const char *name, const char *filepath,
 ap_pool_status ap_pool_fn_load(const char *name, const char *filepath, size_t pool_size,
                                const ap_wapc_config *cfg, ap_pool_fn **out, ap_errbuf *e);
 /* Runs the guest's "handler" operation with payload. OK: response receives the guest's bytes.
- * FAILED/BUSY: e holds "failed to execute wasm module - …". Any thread. */
+ * FAILED/BUSY: e holds "failed to execute wasm module - …". Any thread. Every outcome, the wait
+ * for an instance included, is observed in wasm_functions{route="NAME:handler"} (whole ms;
+ * TARMAC.md §1.7 step 5), as by ap_pool_fn_call_ctx and ap_pool_fn_try_call_ctx (when it ran). */
 ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                   ap_buf *response, ap_errbuf *e);
 /* ap_pool_fn_call with a per-invocation context for host-call handlers: the instance's
