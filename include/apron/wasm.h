@@ -211,7 +211,10 @@ uint8_t *wa_memory_span(wa_instance *in, uint32_t ptr, uint32_t len);
 int64_t wa_memory_grow(wa_memory *mem, uint32_t delta);
 
 wa_value wa_global_get(const wa_global *g);
-void wa_global_set(wa_global *g, wa_value v); /* the type must match */
+/* Sets a mutable global. WA_OK, or WA_EINVALID with the global unchanged when g is NULL, is
+ * immutable, or v.type is not the global's value type (the spec's global_write error: a value is
+ * never reinterpreted as another type). */
+wa_status wa_global_set(wa_global *g, wa_value v);
 uint32_t wa_table_size(const wa_table *t);
 
 /* Any thread: the guest of this store traps with WA_TRAP_INTERRUPTED at its next loop back-edge

@@ -62,13 +62,14 @@ wa_value wa_global_get(const wa_global *g)
     return v;
 }
 
-/* A mismatched type or an immutable global is the host's mistake (the spec's global_write fails);
- * the global is left unchanged rather than reinterpreted. */
-void wa_global_set(wa_global *g, wa_value v)
+/* A mismatched type or an immutable global is the host's mistake (the spec's global_write fails):
+ * WA_EINVALID, and the global is left unchanged rather than reinterpreted. */
+wa_status wa_global_set(wa_global *g, wa_value v)
 {
     wa_slot val[2];
-    if (!g->mut || v.type != g->type || !value_to_slots(v, val))
-        return;
+    if (!g || !g->mut || v.type != g->type || !value_to_slots(v, val))
+        return WA_EINVALID;
     g->val[0] = val[0];
     g->val[1] = val[1];
+    return WA_OK;
 }

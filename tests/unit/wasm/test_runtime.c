@@ -226,14 +226,16 @@ static void globals_get_set(void **state)
     assert_non_null(g);
     assert_int_equal(wa_global_get(g).type, WA_I32);
     assert_int_equal(wa_global_get(g).of.i32, 7);
-    wa_global_set(g, (wa_value){.type = WA_I32, .of.i32 = 0xffffffffu});
+    assert_int_equal(wa_global_set(g, (wa_value){.type = WA_I32, .of.i32 = 0xffffffffu}), WA_OK);
     assert_int_equal(wa_global_get(g).of.i32, 0xffffffffu);
-    wa_global_set(g, (wa_value){.type = WA_I64, .of.i64 = 1}); /* wrong type: ignored */
+    /* wrong type: refused, unchanged (globals_set_errors has the other cases) */
+    assert_int_equal(wa_global_set(g, (wa_value){.type = WA_I64, .of.i64 = 1}), WA_EINVALID);
     assert_int_equal(wa_global_get(g).of.i32, 0xffffffffu);
 
     wa_global *c = wa_global_new(s, (wa_value){.type = WA_F64, .of.f64 = 2.5}, false);
     assert_non_null(c);
-    wa_global_set(c, (wa_value){.type = WA_F64, .of.f64 = 1.0}); /* immutable: ignored */
+    /* immutable: refused, unchanged */
+    assert_int_equal(wa_global_set(c, (wa_value){.type = WA_F64, .of.f64 = 1.0}), WA_EINVALID);
     assert_true(wa_global_get(c).of.f64 == 2.5);
 
     wa_value v = {.type = WA_V128};
@@ -245,9 +247,61 @@ static void globals_get_set(void **state)
     int obj;
     wa_global *r = wa_global_new(s, (wa_value){.type = WA_EXTERNREF, .of.ext = &obj}, true);
     assert_ptr_equal(wa_global_get(r).of.ext, &obj);
-    wa_global_set(r, (wa_value){.type = WA_EXTERNREF, .of.ext = NULL});
+    assert_int_equal(wa_global_set(r, (wa_value){.type = WA_EXTERNREF, .of.ext = NULL}), WA_OK);
     assert_null(wa_global_get(r).of.ext);
     assert_null(wa_global_new(s, (wa_value){.type = (wa_valtype)0x40}, true));
+    wa_store_free(s);
+}
+
+/* wa_global_set refuses what the spec's global_write refuses, and changes nothing then. */
+static void globals_set_errors(void **state)
+{
+    wa_store *s = wa_store_new(NULL);
+    wa_global *g = wa_global_new(s, (wa_value){.type = WA_I32, .of.i32 = 5}, true);
+    assert_non_null(g);
+    /* wrong type: of another size, of the same size (f32 bits are not an i32), not a type */
+    assert_int_equal(wa_global_set(g, (wa_value){.type = WA_I64, .of.i64 = 1}), WA_EINVALID);
+    assert_int_equal(wa_global_set(g, (wa_value){.type = WA_F32, .of.f32 = 1.0f}), WA_EINVALID);
+    assert_int_equal(wa_global_set(g, (wa_value){.type = (wa_valtype)0x40}), WA_EINVALID);
+    assert_int_equal(wa_global_get(g).type, WA_I32);
+    assert_int_equal(wa_global_get(g).of.i32, 5);
+    assert_int_equal(wa_global_set(g, (wa_value){.type = WA_I32, .of.i32 = 6}), WA_OK);
+    assert_int_equal(wa_global_get(g).of.i32, 6);
+
+    /* immutable: any value is refused */
+    wa_global *c = wa_global_new(s, (wa_value){.type = WA_I64, .of.i64 = 9}, false);
+    assert_non_null(c);
+    assert_int_equal(wa_global_set(c, (wa_value){.type = WA_I64, .of.i64 = 1}), WA_EINVALID);
+    assert_int_equal(wa_global_set(c, (wa_value){.type = WA_I32, .of.i32 = 1}), WA_EINVALID);
+    assert_int_equal(wa_global_get(c).of.i64, 9);
+
+    /* references: a funcref global takes no externref, nor the reverse */
+    int obj;
+    wa_global *fr = wa_global_new(s, (wa_value){.type = WA_FUNCREF, .of.func = NULL}, true);
+    wa_global *er = wa_global_new(s, (wa_value){.type = WA_EXTERNREF, .of.ext = NULL}, true);
+    assert_non_null(fr);
+    assert_non_null(er);
+    assert_int_equal(wa_global_set(fr, (wa_value){.type = WA_EXTERNREF, .of.ext = &obj}),
+                     WA_EINVALID);
+    assert_null(wa_global_get(fr).of.func);
+    assert_int_equal(wa_global_set(er, (wa_value){.type = WA_FUNCREF, .of.func = NULL}),
+                     WA_EINVALID);
+    assert_int_equal(wa_global_set(er, (wa_value){.type = WA_EXTERNREF, .of.ext = &obj}), WA_OK);
+    assert_ptr_equal(wa_global_get(er).of.ext, &obj);
+
+    /* v128: all 16 bytes, or nothing */
+    wa_value v = {.type = WA_V128};
+    memset(v.of.v128, 0xab, 16);
+    wa_global *x = wa_global_new(s, v, true);
+    assert_non_null(x);
+    assert_int_equal(wa_global_set(x, (wa_value){.type = WA_I64, .of.i64 = 0}), WA_EINVALID);
+    assert_memory_equal(wa_global_get(x).of.v128, v.of.v128, 16);
+    for (int i = 0; i < 16; i++)
+        v.of.v128[i] = (uint8_t)i;
+    assert_int_equal(wa_global_set(x, v), WA_OK);
+    assert_memory_equal(wa_global_get(x).of.v128, v.of.v128, 16);
+
+    assert_int_equal(wa_global_set(NULL, (wa_value){.type = WA_I32}), WA_EINVALID);
     wa_store_free(s);
 }
 
@@ -733,6 +787,7 @@ int main(void)
         cmocka_unit_test(table_grow),
         cmocka_unit_test(table_new_limits),
         cmocka_unit_test(globals_get_set),
+        cmocka_unit_test(globals_set_errors),
         cmocka_unit_test(store_many_objects),
         cmocka_unit_test(host_function_type),
         cmocka_unit_test(call_host_function),
