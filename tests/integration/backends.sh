@@ -353,6 +353,33 @@ else
     else
         skip_case "serve: slow sql" "postgres not running"
     fi
+    # /ready pings the back end: with Redis frozen (SIGSTOP) and one event-loop thread, /ready
+    # waits on a worker while /health, on the event loop, answers at once
+    if [ -n "${SVC_REDIS_PID:-}" ]; then
+        if start_apron ready1 APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=redis \
+            APP_REDIS_SERVER="$SVC_REDIS_ADDR" APP_HTTP_THREADS=1; then
+            kill -STOP "$SVC_REDIS_PID"
+            curl -s -m 10 -o /dev/null -w '%{http_code} %{time_total}' "$base_ready1/ready" >"$tmp/ready.out" &
+            readyc=$!
+            sleep 0.3
+            t0=$(svc_now_ms)
+            got=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$base_ready1/health")
+            dt=$(($(svc_now_ms) - t0))
+            running=no; kill -0 "$readyc" 2>/dev/null && running=yes
+            kill -CONT "$SVC_REDIS_PID"
+            wait "$readyc"
+            if [ "$got" = 200 ] && [ $dt -lt 500 ] && [ $running = yes ]; then
+                ok_case "ready: /health answers in $dt ms while /ready waits on a frozen Redis"
+            else
+                fail_case "ready: /health answers at once while /ready waits on a frozen Redis" \
+                    "/health $got after $dt ms; /ready still waiting then: $running ($(cat "$tmp/ready.out"))"
+            fi
+            post ready1 "ready: Redis back, the kv answers" "$base_ready1/reverse" "abc" 200 '^cba$'
+            stop_apron ready1
+        fi
+    else
+        skip_case "ready: /ready on a worker" "redis not running"
+    fi
     # two nodes sharing Redis and PostgreSQL; then Redis goes away and comes back
     if [ -n "${SVC_REDIS_PID:-}" ] && [ -n "${SVC_POSTGRES_PID:-}" ]; then
         shared=(APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=redis APP_REDIS_SERVER="$SVC_REDIS_ADDR"
