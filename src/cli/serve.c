@@ -1,9 +1,11 @@
 /* serve.c — `apron serve`: settings (defaults < config file < APP_* environment < flags), the
  * functions of tarmac.json (or single-function mode when it is missing), init functions, the
- * HTTP listener, a graceful stop on SIGTERM/SIGINT (TARMAC.md §1.1–1.3, §1.8, §3), and a reload
- * of tarmac.json on SIGHUP that swaps the functions without dropping a request. */
+ * HTTP listener, a graceful stop on SIGTERM/SIGINT (TARMAC.md §1.1–1.3, §1.8, §3; also while an
+ * init function waits to retry), and a reload of tarmac.json on SIGHUP that swaps the functions
+ * without dropping a request. */
 #include "cli.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,6 +59,53 @@ typedef struct {
     ap_settings s;
     gen *g;
 } app;
+
+/* The signals `apron serve` takes itself (blocked in every thread from the start, taken by
+ * sigwait or sigtimedwait on the main thread): SIGTERM and SIGINT stop, SIGHUP reloads. */
+static void serve_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
+/* Signals taken while init functions run (start-up or reload), where no sigwait is listening:
+ * `stop` is the SIGTERM/SIGINT that asked to stop (0: none), `reload` a SIGHUP deferred until
+ * the init functions are done. */
+typedef struct {
+    int stop;
+    bool reload;
+} init_signals;
+
+/* Waits up to `seconds` (0: only looks) for the signals of serve_signals. True as soon as one
+ * asks to stop (in sig->stop); a SIGHUP is noted in sig->reload and the wait goes on. */
+static bool wait_for_stop(int64_t seconds, init_signals *sig)
+{
+    sigset_t set;
+    serve_signals(&set);
+    struct timespec end, now;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += seconds;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        struct timespec left = {end.tv_sec - now.tv_sec, end.tv_nsec - now.tv_nsec};
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000L;
+        }
+        if (left.tv_sec < 0) left = (struct timespec){0, 0};
+        int n = sigtimedwait(&set, NULL, &left);
+        if (n == SIGTERM || n == SIGINT) {
+            sig->stop = n;
+            return true;
+        }
+        if (n == SIGHUP)
+            sig->reload = true;
+        else if (n < 0 && errno != EINTR)
+            return false; /* EAGAIN: the time is up */
+    }
+}
 
 static ap_pool_fn *find_fn(gen *g, const char *name)
 {
@@ -183,8 +232,9 @@ fail:
 }
 
 /* Init functions (TARMAC.md §3.4), with apron's backoff: the delay starts at `frequency` seconds
- * and doubles after each failure (Tarmac squares it); no sleep after the last attempt. */
-static bool run_init(gen *g, const ap_tarmac_route *r)
+ * and doubles after each failure (Tarmac squares it); no sleep after the last attempt. A SIGTERM
+ * or SIGINT during the delay ends it at once: false with sig->stop set. */
+static bool run_init(gen *g, const ap_tarmac_route *r, init_signals *sig)
 {
     ap_pool_fn *fn = find_fn(g, r->function);
     int64_t delay = r->frequency > 0 ? r->frequency : 1;
@@ -201,8 +251,7 @@ static bool run_init(gen *g, const ap_tarmac_route *r)
         snprintf(msg, sizeof msg, "Error executing Init Function: %s", e.msg);
         AP_LOG(AP_LOG_ERROR, msg, AP_LSTR("function", r->function), AP_LSTR("error", e.msg));
         if (attempt == r->retries) break;
-        struct timespec ts = {.tv_sec = delay};
-        nanosleep(&ts, NULL);
+        if (wait_for_stop(delay, sig)) return false;
         if (delay < 3600) delay *= 2;
     }
     AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "init function exceeded retries"),
@@ -210,14 +259,16 @@ static bool run_init(gen *g, const ap_tarmac_route *r)
     return false;
 }
 
-static bool run_inits(gen *g)
+/* Every init function in file order; false when one ran out of retries or a signal asked to
+ * stop (sig->stop), which is also looked for once they all succeeded. */
+static bool run_inits(gen *g, init_signals *sig)
 {
     for (size_t s = 0; g->tarmac && s < g->tarmac->nservices; s++)
         for (size_t r = 0; r < g->tarmac->services[s].nroutes; r++)
             if (g->tarmac->services[s].routes[r].type == AP_ROUTE_INIT &&
-                !run_init(g, &g->tarmac->services[s].routes[r]))
+                !run_init(g, &g->tarmac->services[s].routes[r], sig))
                 return false;
-    return true;
+    return !wait_for_stop(0, sig);
 }
 
 typedef struct {
@@ -528,15 +579,19 @@ static ap_http_routes gen_routes(const gen *g)
 }
 
 /* SIGHUP: a new generation from tarmac.json, its init functions run and its tasks started, then
- * swapped in. The running one stays if anything fails. */
-static void reload(app *a, ap_http *h)
+ * swapped in. The running one stays if anything fails; a SIGTERM/SIGINT while its init functions
+ * run abandons it (sig->stop), a SIGHUP then asks for another reload (sig->reload). */
+static void reload(app *a, ap_http *h, init_signals *sig)
 {
     AP_LOG(AP_LOG_INFO, "Reloading wasm_function_config",
            AP_LSTR("config_path", a->s.wasm_function_config));
     gen *g = NULL;
-    if (gen_new(&a->s, false, &g) != GEN_OK || !run_inits(g) || !start_tasks(g)) {
+    if (gen_new(&a->s, false, &g) != GEN_OK || !run_inits(g, sig) || !start_tasks(g)) {
         gen_free(g);
-        AP_LOG(AP_LOG_ERROR, "Reload failed, the running functions stay");
+        if (sig->stop)
+            AP_LOG(AP_LOG_INFO, "Reload abandoned, the running functions stay");
+        else
+            AP_LOG(AP_LOG_ERROR, "Reload failed, the running functions stay");
         return;
     }
     ap_http_routes r = gen_routes(g);
@@ -621,6 +676,15 @@ int ap_cli_serve(int argc, char **argv)
         ap_settings_free(&a.s);
         return 0;
     }
+    /* From here on the signals are taken by sigwait on this thread (sigtimedwait while init
+     * functions wait between attempts); every thread started later inherits the mask, so none
+     * of them is ended by a signal, start-up included. */
+    sigset_t sigs;
+    serve_signals(&sigs);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    init_signals isig = {0};
+
     ap_log_setup(ap_log_level_from(a.s.debug, a.s.trace, a.s.disable_logging), a.s.text_log_format,
                  stdout);
     if (!a.s.config_file)
@@ -643,7 +707,15 @@ int ap_cli_serve(int argc, char **argv)
     }
 
     bool job = strcmp(a.s.run_mode, "job") == 0;
-    if (gen_new(&a.s, job, &a.g) != GEN_OK || !run_inits(a.g)) goto out;
+    if (gen_new(&a.s, job, &a.g) != GEN_OK) goto out;
+    if (!run_inits(a.g, &isig)) {
+        if (!isig.stop) goto out;
+        /* TARMAC.md §1.8: a stop asked for during start-up is a stop, not a failure. */
+        AP_LOG(AP_LOG_INFO, "Received shutdown signal", AP_LSTR("signal", strsignal(isig.stop)));
+        AP_LOG(AP_LOG_INFO, "Service shutdown");
+        rc = 0;
+        goto out;
+    }
     gen *g = a.g;
     AP_LOG(AP_LOG_INFO, "Loaded Functions and Routes", AP_LINT("init", g->counts[AP_ROUTE_INIT]),
            AP_LINT("http", g->counts[AP_ROUTE_HTTP]),
@@ -656,16 +728,6 @@ int ap_cli_serve(int argc, char **argv)
     }
     gauge_routes(g, 1);
     g->gauged = true;
-
-    /* Signals are taken by sigwait on this thread; every thread started from here inherits the
-     * mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     if (!start_tasks(g)) {
         AP_LOG(AP_LOG_ERROR, "Service stopped", AP_LSTR("error", "cannot start scheduled tasks"));
@@ -683,9 +745,19 @@ int ap_cli_serve(int argc, char **argv)
     snprintf(msg, sizeof msg, "listening on %s", ap_http_address(h));
     AP_LOG(AP_LOG_INFO, msg, AP_LSTR("address", ap_http_address(h)),
            AP_LBOOL("tls", a.s.enable_tls));
+    /* A SIGHUP taken while init functions ran is a reload now. */
     int sig = 0;
-    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
-        reload(&a, h);
+    while (!isig.stop) {
+        if (isig.reload) {
+            isig.reload = false;
+            reload(&a, h, &isig);
+        } else if (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+            isig.reload = true;
+        } else {
+            break;
+        }
+    }
+    if (isig.stop) sig = isig.stop;
     AP_LOG(AP_LOG_INFO, "Received shutdown signal", AP_LSTR("signal", strsignal(sig)));
     unsigned cut = ap_http_stop(h, a.s.shutdown_timeout);
     if (cut) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/integration/serve_features.sh — `apron serve` beyond the request path: init functions with
-# retries and apron's doubling backoff, run_mode job exit codes, a scheduled task observed running,
-# function-to-function calls through a `function` route, guest WASI output in the log, SIGHUP
-# reload of tarmac.json under load without a failed request, and `promtool check metrics`.
+# retries and apron's doubling backoff, run_mode job exit codes, SIGTERM/SIGINT/SIGHUP while an
+# init function waits to retry, a scheduled task observed running, function-to-function calls
+# through a `function` route, wasm_functions observed for init, task, f2f and HTTP runs, guest WASI
+# output in the log, SIGHUP reload of tarmac.json under load without a failed request, and
+# `promtool check metrics`.
 # Cases print in cmocka's format ("[       OK ]", "[  SKIPPED ]", "[  FAILED  ] N test(s), listed
 # below:") so tests/run.sh counts each one, and a skipped case as skipped, not passed.
 #
@@ -72,8 +74,39 @@ APP_ENABLE_TLS=false "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/init_
 rc=$?
 [ $rc -ne 0 ] && ! grep -q 'listening on' "$tmp/out" && ok "daemon mode: failing init → no listener, exit $rc" || bad "daemon failing init" "exit $rc"
 
-# ---- Scheduled task, function-to-function, guest output ----
-tarmac "$tmp/main.json" '{"type": "http", "path": "/call", "methods": ["POST"], "function": "call"},
+# Signals while an init function waits 30 s before its next attempt: SIGHUP is deferred (no
+# reload, no exit), SIGTERM/SIGINT stop cleanly at once: "Received shutdown signal", exit 0 (as
+# a stop while serving), no listener.
+tarmac "$tmp/init_wait.json" '{"type": "init", "function": "fail", "retries": 3, "frequency": 30}'
+for s in TERM INT; do
+    APP_ENABLE_TLS=false "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/init_wait.json" >"$tmp/out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -qF 'Error executing Init Function' "$tmp/out" && break; sleep 0.05; done
+    if [ $s = TERM ]; then
+        kill -HUP "$pid"; sleep 0.3
+        kill -0 "$pid" 2>/dev/null && ! grep -qF 'Reloading' "$tmp/out" &&
+            ok "SIGHUP during init's retry wait: ignored for now, still waiting" ||
+            bad "SIGHUP during init wait" "$(tail -3 "$tmp/out")"
+    fi
+    # (a background job of a non-interactive shell starts with SIGINT ignored: apron must take it
+    # anyway.) At most 3 s, then SIGKILL.
+    t0=$(date +%s.%N)
+    kill -$s "$pid"
+    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid"; rc=$?; pid=
+    t1=$(date +%s.%N)
+    took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    if [ $rc -eq 0 ] && awk -v d="$took" 'BEGIN { exit !(d < 2) }' &&
+        grep -qF '"msg":"Received shutdown signal"' "$tmp/out" && grep -qF '"msg":"Service shutdown"' "$tmp/out" &&
+        [ "$(grep -c 'Executing Init Function' "$tmp/out")" = 1 ] && ! grep -q 'listening on' "$tmp/out"; then
+        ok "SIG$s during init's retry wait → clean stop in ${took} s, exit 0"
+    else bad "SIG$s during init's retry wait" "exit $rc after ${took} s: $(tail -3 "$tmp/out")"; fi
+done
+
+# ---- Init function, scheduled task, function-to-function, guest output ----
+tarmac "$tmp/main.json" '{"type": "init", "function": "echo"},
+    {"type": "http", "path": "/call", "methods": ["POST"], "function": "call"},
     {"type": "http", "path": "/print", "methods": ["GET"], "function": "print"},
     {"type": "http", "path": "/v", "methods": ["POST"], "function": "echo"},
     {"type": "function", "function": "echo"},
@@ -96,6 +129,16 @@ if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/main.j
     [ $((n1 - n0)) -ge 2 ] && ok "scheduled task runs every second ($((n1 - n0)) runs in 2.3 s)" || bad "scheduled task" "$n0 → $n1"
     curl -s "$base/metrics" >"$tmp/metrics"
     grep -qF 'scheduled_tasks_count{tasks="print"}' "$tmp/metrics" && ok "/metrics counts the scheduled task" || bad "/metrics scheduled_tasks" "$(grep scheduled "$tmp/metrics" | head -3)"
+    # wasm_functions observes every run (TARMAC.md §1.7 step 5), not only HTTP ones: echo ran as
+    # the init function and once through call's f2f call (no HTTP request reached it yet), print
+    # once over HTTP and then as the scheduled task.
+    count() { sed -n "s/^wasm_functions_count{route=\"$1:handler\"} \([0-9]*\)$/\1/p" "$tmp/metrics"; }
+    got=$(count echo)
+    [ "$got" = 2 ] && ok "wasm_functions counts the init function and the f2f call (echo: 2)" || bad "wasm_functions for init + f2f" "echo count '$got'"
+    got=$(count call)
+    [ "$got" = 1 ] && ok "wasm_functions counts an HTTP call once (call: 1)" || bad "wasm_functions for HTTP" "call count '$got'"
+    got=$(count print)
+    [ -n "$got" ] && [ "$got" -ge 3 ] && ok "wasm_functions counts the scheduled task's runs (print: $got)" || bad "wasm_functions for scheduled tasks" "print count '$got'"
     if command -v promtool >/dev/null; then
         promtool check metrics <"$tmp/metrics" >"$tmp/promtool" 2>&1 && ok "promtool check metrics" || bad "promtool check metrics" "$(head -5 "$tmp/promtool")"
     else
