@@ -103,6 +103,19 @@ for s in TERM INT; do
         ok "SIG$s during init's retry wait → clean stop in ${took} s, exit 0"
     else bad "SIG$s during init's retry wait" "exit $rc after ${took} s: $(tail -3 "$tmp/out")"; fi
 done
+# A SIGHUP taken during the wait is a reload once start-up is done (flaky fails twice, so the
+# reload's own init waits 1 + 2 s too).
+tarmac "$tmp/init_hup.json" '{"type": "init", "function": "flaky", "retries": 3, "frequency": 1}'
+APP_ENABLE_TLS=false "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/init_hup.json" >"$tmp/out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -qF 'Error executing Init Function' "$tmp/out" && break; sleep 0.05; done
+kill -HUP "$pid"
+for _ in $(seq 200); do grep -qF '"msg":"Reloaded Functions and Routes"' "$tmp/out" && break; sleep 0.05; done
+grep -q 'listening on' "$tmp/out" && grep -qF '"msg":"Reloaded Functions and Routes"' "$tmp/out" &&
+    [ "$(grep -n 'listening on' "$tmp/out" | cut -d: -f1)" -lt "$(grep -n '"msg":"Reloading wasm_function_config"' "$tmp/out" | cut -d: -f1)" ] &&
+    ok "SIGHUP during init's retry wait → reload after start-up" || bad "deferred SIGHUP" "$(tail -3 "$tmp/out")"
+stop; rc=$?
+[ $rc -eq 0 ] && ok "SIGTERM after the deferred reload → exit 0" || bad "exit after deferred reload" "exit $rc"
 
 # ---- Init function, scheduled task, function-to-function, guest output ----
 tarmac "$tmp/main.json" '{"type": "init", "function": "echo"},
