@@ -6,7 +6,7 @@
  * Host calls: bindings `tarmac` and `default` reach the Tarmac capabilities (src/cap: logger,
  * httpclient, metrics always; kvstore and sql when enabled by APP_* variables or by --kv-path FILE
  * (LMDB, or --kv-type in-memory|lmdb|redis|nats), --sql-path FILE (SQLite)); anything else "no
- * host function for b:ns:op". For tests,
+ * host function for b:ns:op" (with --tarmac, Tarmac's "callback not found"). For tests,
  * --host MODE answers every host call the same way: echo (the payload back), upper (the payload
  * in ASCII upper case), reply:TEXT, error:TEXT; --echo-host-calls is --host echo.
  * --trace-host-calls prints each host call to stderr as `host call <b>:<ns>:<op> <payload>`, the
@@ -16,7 +16,10 @@
  * Limits: --timeout-ms N interrupts the invocation after N ms (a watchdog thread calling
  * ap_wapc_interrupt; start-up is not covered); --max-host-calls N caps host calls per invocation
  * (default 1,000,000). --repeat N invokes N times on one instance (a fresh one after a trap, as a
- * pool would), printing each response; the exit status is the last invocation's. */
+ * pool would), printing each response; the exit status is the last invocation's. --tarmac uses
+ * Tarmac's texts and rules, as `apron serve` does (TARMAC.md §1.5, §1.6, §11.2): "error invoking
+ * guest: <trap>", "callback not found", and a proc_exit in a call answering the response the
+ * guest already gave (else success for exit 0). */
 #include "cli.h"
 
 #include "base/log.h"

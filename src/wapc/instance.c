@@ -312,10 +312,19 @@ ap_wapc_status ap_wapc_invoke(ap_wapc_instance *inst, ap_bytes op, ap_bytes payl
     c->op = c->payload = (ap_bytes){NULL, 0};
 
     ap_wapc_status out;
-    if (st == WA_ETRAP && we.trap == WA_TRAP_EXIT && we.exit_code == 0 && inst->tarmac_texts) {
-        /* TARMAC.md §1.5: its engine reports exit(0) in a call as success with no payload. The
-         * instance is still discarded: the guest runtime believes it has ended. */
+    if (st == WA_ETRAP && we.trap == WA_TRAP_EXIT && inst->tarmac_texts &&
+        (c->has_guest_response || we.exit_code == 0)) {
+        /* TARMAC.md §11.2: proc_exit ends the call; a response the guest already gave is the
+         * answer, whatever the code; without one, exit(0) is success with no payload (§1.5, as
+         * Tarmac's engine) and another code the error below. The instance is discarded either
+         * way: the guest runtime believes it has ended. */
         inst->poisoned = true;
+        if (c->has_guest_response && c->guest_response.len &&
+            !ap_buf_append(response, c->guest_response.data, c->guest_response.len)) {
+            ap_buf_append_str(et, "out of memory");
+            set_error(inst, err);
+            return AP_WAPC_NOMEM;
+        }
         return AP_WAPC_OK;
     }
     if (st != WA_OK) {

@@ -138,6 +138,12 @@ ap_wapc_host_status ap_wapc_registry_dispatch(const ap_wapc_registry *reg, const
 {
     const reg_entry *e = reg ? lookup(reg, call) : NULL;
     if (!e) {
+        /* TARMAC.md §1.6: Tarmac's router answers an unknown key with this text only (no logs,
+         * no metrics); guests may compare it. */
+        if (call->instance && call->instance->tarmac_texts) {
+            ap_buf_append_str(error, "callback not found");
+            return AP_WAPC_HOST_ERROR;
+        }
         /* WAPC.md §5 OURS. */
         ap_buf_append_str(error, "no host function for ");
         ap_buf_append(error, call->binding.ptr, call->binding.len);

@@ -78,7 +78,8 @@ bool ap_wapc_register(ap_wapc_registry *reg, const char *binding, const char *na
  * default binding). Looked up once, not chained. False on OOM. */
 bool ap_wapc_registry_alias(ap_wapc_registry *reg, const char *alias, const char *target);
 /* Runs the handler for call (what __host_call does, minus guest memory). No handler: error
- * "no host function for <binding>:<namespace>:<operation>". reg may be NULL (no handlers). */
+ * "no host function for <binding>:<namespace>:<operation>", or Tarmac's "callback not found"
+ * when call->instance has tarmac_texts (TARMAC.md §1.6). reg may be NULL (no handlers). */
 ap_wapc_host_status ap_wapc_registry_dispatch(const ap_wapc_registry *reg, const ap_wapc_call *call,
                                               ap_buf *response, ap_buf *error);
 
@@ -102,7 +103,8 @@ typedef void (*ap_wapc_log_fn)(void *user, const ap_wapc_instance *inst, ap_byte
 typedef struct {
     const char *name;                 /* for logs and messages; NULL → "guest". Copied. */
     const ap_wapc_registry *registry; /* borrowed, must outlive the instance; NULL: every host
-                                         call fails with "no host function for …" */
+                                         call fails with "no host function for …" (with
+                                         tarmac_texts "callback not found") */
     ap_wapc_log_fn log;               /* NULL: one line "<name>: <msg>" on stderr */
     void *log_user;
     ap_wasi *wasi;           /* borrowed, must outlive the instance; resolves WASI
@@ -116,9 +118,11 @@ typedef struct {
                                   operation and payload together) and a host response
                                   may hold; more traps the guest ("host call payload too
                                   large") or fails the call. 0 = 16 MiB */
-    bool tarmac_texts;       /* Tarmac wording (TARMAC.md §1.5): a trap is "error
-                                invoking guest: <trap>", proc_exit(0) in a call is
-                                success with an empty payload */
+    bool tarmac_texts;       /* Tarmac wording (TARMAC.md §1.5, §1.6, §11.2): a trap is
+                                "error invoking guest: <trap>"; proc_exit in a call
+                                answers the response the guest already gave (any
+                                code), else exit(0) is success with an empty payload;
+                                an unknown host call fails "callback not found" */
 } ap_wapc_config;
 
 /* Instantiates m in a new store: resolves imports (wapc.* and its alias wasmbus.*, env.abort/

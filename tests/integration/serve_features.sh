@@ -2,9 +2,9 @@
 # tests/integration/serve_features.sh — `apron serve` beyond the request path: init functions with
 # retries and apron's doubling backoff, run_mode job exit codes, SIGTERM/SIGINT/SIGHUP while an
 # init function waits to retry, a scheduled task observed running, function-to-function calls
-# through a `function` route, wasm_functions observed for init, task, f2f and HTTP runs, guest WASI
-# output in the log, SIGHUP reload of tarmac.json under load without a failed request, and
-# `promtool check metrics`.
+# through a `function` route (an unlisted one fails "callback not found"), wasm_functions
+# observed for init, task, f2f and HTTP runs, guest WASI output in the log, SIGHUP reload of
+# tarmac.json under load without a failed request, and `promtool check metrics`.
 # Cases print in cmocka's format ("[       OK ]", "[  SKIPPED ]", "[  FAILED  ] N test(s), listed
 # below:") so tests/run.sh counts each one, and a skipped case as skipped, not passed.
 #
@@ -116,6 +116,19 @@ grep -q 'listening on' "$tmp/out" && grep -qF '"msg":"Reloaded Functions and Rou
     ok "SIGHUP during init's retry wait → reload after start-up" || bad "deferred SIGHUP" "$(tail -3 "$tmp/out")"
 stop; rc=$?
 [ $rc -eq 0 ] && ok "SIGTERM after the deferred reload → exit 0" || bad "exit after deferred reload" "exit $rc"
+
+# ---- An unknown host call: Tarmac's text (TARMAC.md §1.6, §4.8) ----
+# call's guest calls tarmac:function:echo, which no `function` route lists here; it fails with
+# the host's error text as its own.
+tarmac "$tmp/nofn.json" '{"type": "http", "path": "/call", "methods": ["POST"], "function": "call"}'
+if start "$tmp/log" "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/nofn.json"; then
+    got=$(curl -s -w ' %{http_code}' -d x "$base/call")
+    [ "$got" = "failed to execute wasm module - callback not found 500" ] &&
+        ok "unlisted tarmac:function → guest sees \"callback not found\"" || bad "unknown host call text" "$got"
+    stop
+else
+    bad "server without function routes starts" "$(tail -5 "$tmp/log")"
+fi
 
 # ---- Init function, scheduled task, function-to-function, guest output ----
 tarmac "$tmp/main.json" '{"type": "init", "function": "echo"},

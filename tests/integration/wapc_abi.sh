@@ -70,6 +70,9 @@ check wasmbus/host-call-empty 0 '' 'host call wasmcloud:wasmcloud:example:Ping \
 check wasmbus/host-error 1 '' 'down\n' -- "$g" --op hostcall --data ping --host error:down
 check wasmbus/no-handler 1 '' 'no host function for wasmcloud:wasmcloud:example:Ping\n' -- \
     "$g" --op hostcall --data ping
+check wasmbus/no-handler-tarmac 1 '' 'callback not found\n' -- "$g" --op hostcall --data ping --tarmac
+check wasmbus/no-handler-tarmac-traced 1 '' 'host call wasmcloud:wasmcloud:example:Ping ping\ncallback not found\n' -- \
+    "$g" --op hostcall --data ping --tarmac --trace-host-calls
 check wasmbus/console-log 0 'logged' 'hello log\nand through wapc\n' -- "$g" --op log --data 'hello log'
 check wasmbus/unknown-op 1 '' 'unknown operation\n' -- "$g" --op what
 finish

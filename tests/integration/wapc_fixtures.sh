@@ -46,6 +46,9 @@ check hello_hello/host-error 1 'hello called\n' 'Host error: no capitalizer\n' -
     "$g/hello_hello.wasm" --op hello --data world --host 'error:no capitalizer'
 check hello_hello/no-handler 1 'hello called\n' 'Host error: no host function for :example:capitalize\n' -- \
     "$g/hello_hello.wasm" --op hello --data world
+# Tarmac mode: Tarmac's router text for an unknown key (TARMAC.md §1.6), nothing else.
+check hello_hello/no-handler-tarmac 1 'hello called\n' 'Host error: callback not found\n' -- \
+    "$g/hello_hello.wasm" --op hello --data world --tarmac
 
 check as_hello/echo 0 'Testing' 'host call wapc:testing:echo Testing\n' -- \
     "$g/testdata_as_hello.wasm" --op echo --data Testing --echo-host-calls --trace-host-calls

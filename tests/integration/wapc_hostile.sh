@@ -73,6 +73,15 @@ g=$G/hostile_exit.wasm
 check exit/mid-call 1 '' 'guest exited with code 3\n' -- "$g" --op x
 check exit/mid-call-zero 1 '' 'guest exited with code 0\n' -- "$g" --op 0
 check exit/mid-call-zero-tarmac 0 '' '' -- "$g" --op 0 --tarmac
+check exit/mid-call-nonzero-tarmac 1 '' 'guest exited with code 3\n' -- "$g" --op x --tarmac
+# TARMAC.md §11.2: a response given before proc_exit is the answer in Tarmac mode, whatever the
+# code; waPC's own rule (WAPC.md §6.3 rule 1) stays an error.
+check exit/response-then-exit-0-tarmac 0 'partial' '' -- "$g" --op r --tarmac
+check exit/response-then-exit-4-tarmac 0 'partial' '' -- "$g" --op R --tarmac
+check exit/response-then-exit-4-tarmac-fresh-instance 0 'partialpartial' '' -- "$g" --op R --tarmac \
+    --repeat 2
+check exit/response-then-exit-0 1 '' 'guest exited with code 0\n' -- "$g" --op r
+check exit/response-then-exit-4 1 '' 'guest exited with code 4\n' -- "$g" --op R
 check exit/start-exit-0-usable 0 'alive' '' -- "$g" --op k
 check exit/after-exit-fresh-instance 1 '' 'guest exited with code 3\nguest exited with code 3\n' -- \
     "$g" --op x --repeat 2

@@ -1,7 +1,7 @@
 /* test_wapc.c — unit tests of src/wapc/: the host-call registry (exact keys, wildcards and their
- * precedence, binding aliases, the unknown-call text) and the invocation sequence in process
- * (host-call dispatch with the guest's strings, full-length error texts, a trap poisoning the
- * instance, the per-invocation context). */
+ * precedence, binding aliases, the unknown-call texts: ours, and Tarmac's for an instance in
+ * Tarmac mode) and the invocation sequence in process (host-call dispatch with the guest's
+ * strings, full-length error texts, a trap poisoning the instance, the per-invocation context). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +104,41 @@ static void registry_unknown(void **state)
     ap_wapc_registry_free(NULL);
 }
 
+/* An unknown key called from an instance with Tarmac's texts fails with Tarmac's "callback not
+ * found" (TARMAC.md §1.6), from any other instance with the detailed text. */
+static void registry_unknown_tarmac(void **state)
+{
+    (void)state;
+    ap_errbuf err = {{0}};
+    ap_wapc_module *mod = NULL;
+    assert_int_equal(ap_wapc_module_load(guest, sizeof guest, &mod, &err), AP_WAPC_OK);
+    ap_wapc_registry *reg = ap_wapc_registry_new();
+    assert_true(ap_wapc_register(reg, "tarmac", "logger", "info", answer, "ok"));
+    for (int tarmac = 0; tarmac < 2; tarmac++) {
+        ap_wapc_config cfg = {.name = "unit", .registry = reg, .tarmac_texts = tarmac};
+        ap_wapc_instance *inst = NULL;
+        assert_int_equal(ap_wapc_instance_new(mod, &cfg, &inst, &err), AP_WAPC_OK);
+        ap_wapc_call call = {.binding = str("tarmac"), .namespace_ = str("function"),
+                             .operation = str("nope"), .instance = inst};
+        ap_buf resp = {0}, e = {0};
+        assert_int_equal(ap_wapc_registry_dispatch(reg, &call, &resp, &e), AP_WAPC_HOST_ERROR);
+        assert_bytes((ap_bytes){e.data, e.len},
+                     tarmac ? "callback not found" : "no host function for tarmac:function:nope");
+        assert_int_equal(resp.len, 0);
+        /* A known key is unaffected. */
+        ap_buf_reset(&e);
+        call.namespace_ = str("logger");
+        call.operation = str("info");
+        assert_int_equal(ap_wapc_registry_dispatch(reg, &call, &resp, &e), AP_WAPC_HOST_OK);
+        assert_bytes((ap_bytes){resp.data, resp.len}, "ok");
+        ap_buf_free(&resp);
+        ap_buf_free(&e);
+        ap_wapc_instance_free(inst);
+    }
+    ap_wapc_registry_free(reg);
+    ap_wapc_module_unref(mod);
+}
+
 /* ---- invocations ---- */
 
 typedef struct {
@@ -203,6 +238,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(registry_precedence),
         cmocka_unit_test(registry_unknown),
+        cmocka_unit_test(registry_unknown_tarmac),
         cmocka_unit_test(invoke_sequence),
         cmocka_unit_test(module_rejects),
     };
