@@ -151,6 +151,12 @@ void wa_module_import_info(const wa_module *m, uint32_t i, const char **module, 
                            wa_extern_kind *kind);
 /* For a function import: its type (pointers live as long as the module). */
 bool wa_module_import_functype(const wa_module *m, uint32_t i, wa_functype *out);
+/* The declared type of a table, memory or global import, what wa_table_new, wa_memory_new and
+ * wa_global_new need to make an object that satisfies it. False, outputs untouched, when import i
+ * is of another kind; NULL outputs are skipped. */
+bool wa_module_import_tabletype(const wa_module *m, uint32_t i, wa_valtype *elemtype, wa_lim *lim);
+bool wa_module_import_memtype(const wa_module *m, uint32_t i, wa_lim *lim); /* lim in pages */
+bool wa_module_import_globaltype(const wa_module *m, uint32_t i, wa_valtype *type, bool *mutable_);
 uint32_t wa_module_export_count(const wa_module *m);
 void wa_module_export_info(const wa_module *m, uint32_t i, const char **name, wa_extern_kind *kind);
 

@@ -125,6 +125,40 @@ bool wa_module_import_functype(const wa_module *m, uint32_t i, wa_functype *out)
     return true;
 }
 
+bool wa_module_import_tabletype(const wa_module *m, uint32_t i, wa_valtype *elemtype, wa_lim *lim)
+{
+    const wa_import *im = &m->imports[i];
+    if (im->kind != WA_EXTERN_TABLE)
+        return false;
+    if (elemtype)
+        *elemtype = (wa_valtype)im->u.table.elemtype;
+    if (lim)
+        *lim = im->u.table.lim;
+    return true;
+}
+
+bool wa_module_import_memtype(const wa_module *m, uint32_t i, wa_lim *lim)
+{
+    const wa_import *im = &m->imports[i];
+    if (im->kind != WA_EXTERN_MEMORY)
+        return false;
+    if (lim)
+        *lim = im->u.mem;
+    return true;
+}
+
+bool wa_module_import_globaltype(const wa_module *m, uint32_t i, wa_valtype *type, bool *mutable_)
+{
+    const wa_import *im = &m->imports[i];
+    if (im->kind != WA_EXTERN_GLOBAL)
+        return false;
+    if (type)
+        *type = (wa_valtype)im->u.global.type;
+    if (mutable_)
+        *mutable_ = im->u.global.mut != 0;
+    return true;
+}
+
 uint32_t wa_module_export_count(const wa_module *m) { return m->nexports; }
 
 void wa_module_export_info(const wa_module *m, uint32_t i, const char **name, wa_extern_kind *kind)

@@ -1,6 +1,10 @@
 /* fuzz_engine.c — libFuzzer target for the engine: arbitrary bytes go through decode, validate,
- * compile and instantiate (every import satisfied by a stub), then every exported function is
- * called with zero arguments. Infinite loops are cut by a deadline that interrupts the store. */
+ * compile and instantiate, then every exported function is called with zero arguments. Each
+ * import is satisfied by a stub made from its declared type (wa_module_import_*type): a host
+ * function returning zeros, a table or memory with the declared limits, a global of the declared
+ * type and mutability holding zero; so any well-typed module instantiates unless a limit below
+ * or its start function stops it. Infinite loops are cut by a deadline that interrupts the
+ * store. */
 #include "apron/wasm.h"
 
 #include <pthread.h>
@@ -14,7 +18,9 @@ static wa_status stub(wa_instance *caller, void *user, wa_slot *slots)
 {
     (void)caller;
     const wa_functype *t = user;
-    memset(slots, 0, sizeof(wa_slot) * (t->nresults ? t->nresults * 2 : 1));
+    uint32_t n = 0; /* result slots: v128 takes two */
+    for (uint32_t i = 0; i < t->nresults; i++) n += t->results[i] == WA_V128 ? 2 : 1;
+    memset(slots, 0, sizeof(wa_slot) * n);
     return WA_OK;
 }
 
@@ -58,6 +64,27 @@ static wa_value zero_of(wa_valtype t)
     return v;
 }
 
+/* An object of import i's declared type (its kind is set; the object is NULL if the store's
+ * limits refuse it, and instantiation then fails). ft: storage for a function's type. */
+static wa_extern stub_import(wa_store *s, const wa_module *m, uint32_t i, wa_functype *ft)
+{
+    wa_extern e;
+    memset(&e, 0, sizeof e);
+    wa_module_import_info(m, i, NULL, NULL, &e.kind);
+    wa_valtype t;
+    wa_lim lim;
+    bool mut;
+    if (wa_module_import_functype(m, i, ft))
+        e.of.func = wa_func_new_host(s, ft, stub, ft);
+    else if (wa_module_import_tabletype(m, i, &t, &lim))
+        e.of.table = wa_table_new(s, t, lim);
+    else if (wa_module_import_memtype(m, i, &lim))
+        e.of.memory = wa_memory_new(s, lim);
+    else if (wa_module_import_globaltype(m, i, &t, &mut))
+        e.of.global = wa_global_new(s, zero_of(t), mut);
+    return e;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool started;
@@ -73,20 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t n = wa_module_import_count(m);
     wa_extern *imps = calloc(n ? n : 1, sizeof *imps);
     wa_functype *types = calloc(n ? n : 1, sizeof *types);
-    for (uint32_t i = 0; i < n; i++) {
-        const char *mod, *name;
-        wa_extern_kind kind;
-        wa_module_import_info(m, i, &mod, &name, &kind);
-        imps[i].kind = kind;
-        if (kind == WA_EXTERN_FUNC && wa_module_import_functype(m, i, &types[i]))
-            imps[i].of.func = wa_func_new_host(s, &types[i], stub, &types[i]);
-        else if (kind == WA_EXTERN_MEMORY)
-            imps[i].of.memory = wa_memory_new(s, (wa_lim){1, 64, true});
-        else if (kind == WA_EXTERN_TABLE)
-            imps[i].of.table = wa_table_new(s, WA_FUNCREF, (wa_lim){10, 100, true});
-        else if (kind == WA_EXTERN_GLOBAL)
-            imps[i].of.global = wa_global_new(s, zero_of(WA_I32), false);
-    }
+    for (uint32_t i = 0; i < n; i++) imps[i] = stub_import(s, m, i, &types[i]);
     wa_instance *in = NULL;
     watch(s, 200);
     if (wa_instance_new(s, m, imps, NULL, &in, NULL) == WA_OK) {

@@ -776,6 +776,87 @@ static void instance_elems_and_globals(void **state)
     free(m);
 }
 
+/* A module importing a function, an externref table {3, 7}, a memory {2}, a mutable i64 global
+ * and an immutable f32 global. */
+static const uint8_t typed_imports[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, /* type 0: [] -> [] */
+    0x02, 0x27, 0x05,                   /* import section, 5 entries */
+    0x01, 'm', 0x01, 'f', 0x00, 0x00,                  /* func, type 0 */
+    0x01, 'm', 0x01, 't', 0x01, 0x6f, 0x01, 0x03, 0x07, /* table externref {3, 7} */
+    0x01, 'm', 0x03, 'm', 'e', 'm', 0x02, 0x00, 0x02,   /* memory {2} */
+    0x01, 'm', 0x01, 'g', 0x03, 0x7e, 0x01,             /* global (mut i64) */
+    0x01, 'm', 0x01, 'h', 0x03, 0x7d, 0x00,             /* global f32 */
+};
+
+/* wa_module_import_{table,mem,global}type: the declared types, from which the host can make
+ * objects that satisfy the imports (what tests/fuzz/fuzz_engine.c does). */
+static void module_import_types(void **state)
+{
+    wa_module *m = NULL;
+    assert_int_equal(wa_module_load(typed_imports, sizeof typed_imports, &m, NULL), WA_OK);
+    assert_int_equal(wa_module_import_count(m), 5);
+    wa_valtype t = WA_I32;
+    wa_lim lim = {0};
+    bool mut = false;
+    assert_false(wa_module_import_tabletype(m, 0, &t, &lim));
+    assert_false(wa_module_import_memtype(m, 1, &lim));
+    assert_false(wa_module_import_globaltype(m, 2, &t, &mut));
+    assert_int_equal(t, WA_I32); /* untouched */
+    assert_true(wa_module_import_tabletype(m, 1, &t, &lim));
+    assert_int_equal(t, WA_EXTERNREF);
+    assert_int_equal(lim.min, 3);
+    assert_int_equal(lim.max, 7);
+    assert_true(lim.has_max);
+    assert_true(wa_module_import_memtype(m, 2, &lim));
+    assert_int_equal(lim.min, 2);
+    assert_false(lim.has_max);
+    assert_true(wa_module_import_globaltype(m, 3, &t, &mut));
+    assert_int_equal(t, WA_I64);
+    assert_true(mut);
+    assert_true(wa_module_import_globaltype(m, 4, &t, &mut));
+    assert_int_equal(t, WA_F32);
+    assert_false(mut);
+    assert_true(wa_module_import_globaltype(m, 4, NULL, NULL));
+    assert_true(wa_module_import_tabletype(m, 1, NULL, NULL));
+    assert_true(wa_module_import_memtype(m, 2, NULL));
+
+    wa_store *s = wa_store_new(NULL);
+    wa_extern imps[5];
+    wa_functype ft;
+    for (uint32_t i = 0; i < 5; i++) {
+        wa_extern_kind kind;
+        wa_module_import_info(m, i, NULL, NULL, &kind);
+        imps[i].kind = kind;
+        if (wa_module_import_functype(m, i, &ft)) {
+            imps[i].of.func = wa_func_new_host(s, &ft, host_noop, NULL);
+        } else if (wa_module_import_tabletype(m, i, &t, &lim)) {
+            imps[i].of.table = wa_table_new(s, t, lim);
+        } else if (wa_module_import_memtype(m, i, &lim)) {
+            imps[i].of.memory = wa_memory_new(s, lim);
+        } else {
+            assert_true(wa_module_import_globaltype(m, i, &t, &mut));
+            wa_value zero;
+            memset(&zero, 0, sizeof zero);
+            zero.type = t;
+            imps[i].of.global = wa_global_new(s, zero, mut);
+        }
+        assert_non_null(imps[i].of.func);
+    }
+    wa_instance *in = NULL;
+    assert_int_equal(wa_instance_new(s, m, imps, NULL, &in, NULL), WA_OK);
+    /* a funcref table or an immutable i64 global does not */
+    wa_extern good = imps[1];
+    imps[1].of.table = wa_table_new(s, WA_FUNCREF, (wa_lim){.min = 3, .max = 7, .has_max = true});
+    wa_error err;
+    assert_int_equal(wa_instance_new(s, m, imps, NULL, &in, &err), WA_EUNLINKABLE);
+    imps[1] = good;
+    imps[3].of.global = wa_global_new(s, (wa_value){.type = WA_I64}, false);
+    assert_int_equal(wa_instance_new(s, m, imps, NULL, &in, &err), WA_EUNLINKABLE);
+    wa_store_free(s);
+    wa_module_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +878,7 @@ int main(void)
         cmocka_unit_test(instance_import_matching),
         cmocka_unit_test(instance_elems_and_globals),
         cmocka_unit_test(instance_export_by_length),
+        cmocka_unit_test(module_import_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
