@@ -39,7 +39,6 @@ typedef struct table {
     ap_http_routes r;
     bool *reads_request; /* per r.fns[i]: the module's data mentions `request` (read once, not
                             per request: it is a search through the module's bytes) */
-    char **labels;       /* per r.fns[i]: "NAME:handler", its wasm_functions metric label */
     atomic_uint *streak; /* per r.fns[i]: calls in a row that were quick and waited on nothing
                             (up to INLINE_STREAK): event-loop threads run it themselves */
     size_t nloops;       /* event-loop threads (0: connection threading) */
@@ -61,7 +60,6 @@ typedef struct request {
     table *table;        /* held from routing to completion */
     ap_pool_fn *fn;
     bool fn_reads_request;
-    const char *fn_label; /* the table's "NAME:handler" for fn */
     atomic_uint *fn_streak; /* the table's streak for fn */
     atomic_llong *fn_since; /* the table's `since` row for fn (nloops entries) */
     ap_router_match match;
@@ -178,7 +176,6 @@ static ap_pool_fn *find_fn(const table *t, request *rq)
     for (size_t i = 0; i < t->r.nfns; i++)
         if (strcmp(ap_pool_fn_name(t->r.fns[i]), rq->match.function) == 0) {
             rq->fn_reads_request = t->reads_request[i];
-            rq->fn_label = t->labels[i];
             rq->fn_streak = &t->streak[i];
             rq->fn_since = t->since ? &t->since[i * t->nloops] : NULL;
             return t->r.fns[i];
@@ -254,18 +251,16 @@ static void note_call(request *rq, bool ok, long long ns, bool waited)
 static bool run_function(ap_http *h, request *rq, bool idle_only)
 {
     const char *name = rq->match.function;
-    char buf[300];
-    const char *route = rq->fn_label;
-    if (!route) {
-        snprintf(buf, sizeof buf, "%s:handler", name);
-        route = buf;
-    }
-    long long t0 = now_ns();
     ap_pool_fn *fn = rq->fn;
     ap_errbuf e;
     bool ok = false;
-    long long ns = 0;
+    int64_t ns = 0; /* the run, as the pool measured it for wasm_functions */
     if (!fn) {
+        /* The one HTTP outcome that never reaches a pool, which observes the others (TARMAC.md
+         * §1.7 step 5: module-not-found counts too). */
+        char route[300];
+        snprintf(route, sizeof route, "%s:handler", name);
+        ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, route, 0);
         ap_errbuf_set(&e, "unable to load wasi environment - module not found");
         rq->status = 500;
     } else {
@@ -280,24 +275,22 @@ static bool run_function(ap_http *h, request *rq, bool idle_only)
         ap_pool_fn_status st;
         if (!idle_only)
             st = ap_pool_fn_call_ctx(fn, payload, h->cfg.settings->pool_wait_timeout_ms, &inv,
-                                     &rq->out, &e);
+                                     &rq->out, &e, &ns);
         else {
+            /* The request's start stands for the call's: a few µs apart, against a 0.5 ms
+             * budget, and no clock read. */
             atomic_llong *since = &rq->fn_since[loop_index(h)];
-            atomic_store_explicit(since, t0, memory_order_relaxed);
-            bool ran = ap_pool_fn_try_call_ctx(fn, payload, &inv, &rq->out, &e, &st);
+            atomic_store_explicit(since, rq->start_ns, memory_order_relaxed);
+            bool ran = ap_pool_fn_try_call_ctx(fn, payload, &inv, &rq->out, &e, &st, &ns);
             atomic_store_explicit(since, 0, memory_order_relaxed);
             if (!ran) return false;
         }
         rq->status = response_status(st, inv.status);
         ok = st == AP_POOL_FN_OK;
-        ns = now_ns() - t0;
         note_call(rq, ok, ns, ap_blocking_count() != waits);
         rq->headers = inv.headers;
         rq->has_content_type = inv.has_content_type;
     }
-    /* A function's runs are observed by its pool (src/pool/fn.c); this is the one HTTP outcome
-     * that never reaches a pool (TARMAC.md §1.7 step 5: module-not-found counts too). */
-    if (!fn) ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, route, 0);
     if (ok) {
         AP_LOG(AP_LOG_DEBUG, "WASM Module Executed successfully", AP_LSTR("module", name),
                AP_LSTR("handler", "handler"), AP_LINT("duration_ms", ns / 1000000));
@@ -433,7 +426,7 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
         ap_pool_stats st;
         ap_pool_fn_stats(r->fns[i], &st);
         ap_metrics_summary calls = {0, 0, NAN, NAN, NAN};
-        ap_metrics_summary_get(AP_METRIC_WASM_FUNCTIONS, rq->table->labels[i], &calls);
+        ap_metrics_summary_get(AP_METRIC_WASM_FUNCTIONS, ap_pool_fn_label(r->fns[i]), &calls);
         ok &= ap_buf_printf(&out, "%s{\"name\":\"", i ? "," : "");
         ok &= json_text(&out, ap_pool_fn_name(r->fns[i]));
         ok &= ap_buf_printf(&out,
@@ -465,9 +458,6 @@ static enum MHD_Result serve_debug(ap_http *h, request *rq)
 static void table_free(table *t)
 {
     if (!t) return;
-    for (size_t i = 0; t->labels && i < t->r.nfns; i++)
-        free(t->labels[i]);
-    free(t->labels);
     free(t->reads_request);
     free(t->streak);
     free(t->since);
@@ -487,7 +477,6 @@ static table *table_new(const ap_http_routes *routes, size_t nloops)
         return NULL;
     }
     if (!(t->reads_request = calloc(routes->nfns + 1, sizeof *t->reads_request)) ||
-        !(t->labels = calloc(routes->nfns + 1, sizeof *t->labels)) ||
         !(t->streak = calloc(routes->nfns + 1, sizeof *t->streak))) {
         table_free(t);
         return NULL;
@@ -497,12 +486,6 @@ static table *table_new(const ap_http_routes *routes, size_t nloops)
          * module's data holds the `request` namespace, not just the `__guest_request` import
          * every waPC guest has: ap_pool_data_mentions) gets every method's body (issue 9). */
         t->reads_request[i] = ap_pool_fn_mentions(routes->fns[i], "request");
-        const char *name = ap_pool_fn_name(routes->fns[i]);
-        if (!(t->labels[i] = malloc(strlen(name) + sizeof ":handler"))) {
-            table_free(t);
-            return NULL;
-        }
-        strcpy(stpcpy(t->labels[i], name), ":handler");
     }
     return t;
 }
@@ -676,18 +659,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         bool handed = rq->match.kind == AP_HANDLER_WASM ||
                       (rq->match.kind == AP_HANDLER_READY && h->event_loop);
         if (!handed) return serve_builtin(h, rq);
-        if (!h->event_loop) {
-            /* Connection threading: this is the connection's own thread, not the one that
-             * accepts; the guest runs here and the response goes out right after. */
+        /* Connection threading: this is the connection's own thread, not the one that accepts;
+         * the guest runs here and the response goes out right after. Event-loop threading: the
+         * same for a marked function when one of its instances is idle (runs_inline). */
+        if (rq->match.kind == AP_HANDLER_WASM && (!h->event_loop || runs_inline(h, rq))) {
             atomic_fetch_add(&h->running, 1);
-            run_function(h, rq, false);
-            atomic_fetch_sub(&h->running, 1);
-            rq->state = REQ_DONE;
-            return send_result(rq);
-        }
-        if (runs_inline(h, rq)) {
-            atomic_fetch_add(&h->running, 1);
-            bool ran = run_function(h, rq, true);
+            bool ran = run_function(h, rq, h->event_loop);
             atomic_fetch_sub(&h->running, 1);
             if (ran) {
                 rq->state = REQ_DONE;

@@ -167,31 +167,34 @@ static long long now_ns(void)
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* TARMAC.md §1.7 step 5: whole milliseconds since t0, every outcome. */
-static void observe(const ap_pool_fn *fn, long long t0)
+/* TARMAC.md §1.7 step 5: whole milliseconds since t0, every outcome; the ns to elapsed_ns. */
+static void observe(const ap_pool_fn *fn, long long t0, int64_t *elapsed_ns)
 {
-    ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, fn->label, (double)((now_ns() - t0) / 1000000));
+    long long ns = now_ns() - t0;
+    ap_metrics_observe(AP_METRIC_WASM_FUNCTIONS, fn->label, (double)(ns / 1000000));
+    if (elapsed_ns) *elapsed_ns = ns;
 }
 
 bool ap_pool_fn_try_call_ctx(ap_pool_fn *fn, ap_bytes payload, void *ctx, ap_buf *response,
-                             ap_errbuf *e, ap_pool_fn_status *st)
+                             ap_errbuf *e, ap_pool_fn_status *st, int64_t *elapsed_ns)
 {
     long long t0 = now_ns();
     void *inst;
     if (!ap_pool_try_acquire(fn->pool, &inst)) return false;
     *st = invoke(fn, inst, payload, ctx, response, e);
-    observe(fn, t0);
+    observe(fn, t0, elapsed_ns);
     return true;
 }
 
 ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
                                   ap_buf *response, ap_errbuf *e)
 {
-    return ap_pool_fn_call_ctx(fn, payload, timeout_ms, NULL, response, e);
+    return ap_pool_fn_call_ctx(fn, payload, timeout_ms, NULL, response, e, NULL);
 }
 
 ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
-                                      void *ctx, ap_buf *response, ap_errbuf *e)
+                                      void *ctx, ap_buf *response, ap_errbuf *e,
+                                      int64_t *elapsed_ns)
 {
     long long t0 = now_ns();
     void *p;
@@ -210,11 +213,13 @@ ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t 
     } else {
         st = invoke(fn, p, payload, ctx, response, e);
     }
-    observe(fn, t0);
+    observe(fn, t0, elapsed_ns);
     return st;
 }
 
 const char *ap_pool_fn_name(const ap_pool_fn *fn) { return fn->name; }
+
+const char *ap_pool_fn_label(const ap_pool_fn *fn) { return fn->label; }
 
 bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *word)
 {

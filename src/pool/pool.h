@@ -101,14 +101,16 @@ ap_pool_fn_status ap_pool_fn_call(ap_pool_fn *fn, ap_bytes payload, int64_t time
                                   ap_buf *response, ap_errbuf *e);
 /* ap_pool_fn_call with a per-invocation context for host-call handlers: the instance's
  * ap_wapc_instance_context is `ctx` during the call and NULL again afterwards (ap_pool_fn_call
- * passes NULL). `ctx` is borrowed for the call. */
+ * passes NULL). `ctx` is borrowed for the call. elapsed_ns (may be NULL) receives the run's
+ * duration as observed in wasm_functions. */
 ap_pool_fn_status ap_pool_fn_call_ctx(ap_pool_fn *fn, ap_bytes payload, int64_t timeout_ms,
-                                      void *ctx, ap_buf *response, ap_errbuf *e);
+                                      void *ctx, ap_buf *response, ap_errbuf *e,
+                                      int64_t *elapsed_ns);
 /* ap_pool_fn_call_ctx only with an instance already idle: no wait for one, no start-up of a new
  * one (for a caller that must not block, such as an event-loop thread). False, with nothing done,
  * when none is idle; otherwise *st is what ap_pool_fn_call_ctx would return. */
 bool ap_pool_fn_try_call_ctx(ap_pool_fn *fn, ap_bytes payload, void *ctx, ap_buf *response,
-                             ap_errbuf *e, ap_pool_fn_status *st);
+                             ap_errbuf *e, ap_pool_fn_status *st, int64_t *elapsed_ns);
 /* ap_pool_data_mentions on the function's module file (e.g. "request" tells the HTTP layer the
  * guest may ask for the request context, issue 9). */
 bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *word);
@@ -119,6 +121,8 @@ bool ap_pool_fn_mentions(const ap_pool_fn *fn, const char *word);
  * after '_') do not count. Other sections are not searched; a malformed module gives false. */
 bool ap_pool_data_mentions(const uint8_t *module, size_t len, const char *word);
 const char *ap_pool_fn_name(const ap_pool_fn *fn);
+/* "NAME:handler": the function's wasm_functions label. */
+const char *ap_pool_fn_label(const ap_pool_fn *fn);
 void ap_pool_fn_stats(ap_pool_fn *fn, ap_pool_stats *out);
 void ap_pool_fn_free(ap_pool_fn *fn); /* no call may be running; NULL is a no-op */
 
