@@ -123,25 +123,18 @@ WASI_FN(ap_wasi__sched_yield)
  * counts as a wait (base/blocking.h): the HTTP event loop must not run such a guest itself. */
 #define SLEEP_SLICE_NS 10000000LL
 
-static long long mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void sleep_ns(const wa_store *store, uint64_t ns)
 {
     if (ns == 0) return;
     ap_blocking_note();
-    long long now = mono_ns();
+    long long now = (long long)now_ns(CLOCK_MONOTONIC);
     /* Beyond what fits: the guest asked for forever. */
     long long until = ns > (uint64_t)(INT64_MAX / 2 - now) ? INT64_MAX / 2 : now + (long long)ns;
     while (now < until && !wa_store_interrupted(store)) {
         long long next = until - now > SLEEP_SLICE_NS ? now + SLEEP_SLICE_NS : until;
         struct timespec at = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL); /* EINTR: go round again */
-        now = mono_ns();
+        now = (long long)now_ns(CLOCK_MONOTONIC);
     }
 }
 
