@@ -261,6 +261,37 @@ fails "enable_kvstore with redis and an empty redis_server → start-up error" \
 fails "NATS unreachable → start-up error" 'nats: connect nats://127.0.0.1:1' \
     APP_ENABLE_KVSTORE=true APP_KVSTORE_TYPE=nats APP_NATS_URL=nats://127.0.0.1:1
 fails "use_consul → start-up error: not supported yet" '"error":"not supported yet"' APP_USE_CONSUL=true
+
+# The listener (src/http/listener.c): an address without a port and a port already taken stop
+# start-up with the reason; an IPv6 loopback address serves.
+listen_fails() { # NAME TEXT ADDRESS
+    (cd "$tmp/cwd" && exec timeout 30 env APP_ENABLE_TLS=false "$apron" serve --listen "$3" \
+        --functions "$tmp/tarmac.json") >"$tmp/out" 2>&1
+    local rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] && ! grep -q 'listening on' "$tmp/out" && grep -qF -- "$2" "$tmp/out"
+    expect "$1" $? "exit $rc: $(tail -c 600 "$tmp/out")"
+}
+listen_fails "listen address without a port → start-up error" \
+    'listen address \"127.0.0.1\" is not host:port' 127.0.0.1
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$tmp/taken" &
+holder=$!
+for _ in $(seq 100); do [ -s "$tmp/taken" ] && break; sleep 0.05; done
+taken=$(cat "$tmp/taken")
+listen_fails "port already taken → start-up error" \
+    "cannot listen on 127.0.0.1:$taken: bind: Address already in use" "127.0.0.1:$taken"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    if start "$tmp/v6.log" "$apron" serve --listen '[::1]:0' --functions "$tmp/tarmac.json"; then
+        status "IPv6 loopback: listening on $addr, /echo answers" 200 v6 -- -g -d v6 "$base/echo"
+        stop
+    else
+        bad "IPv6 loopback server starts" "$(tail -5 "$tmp/v6.log")"
+    fi
+else
+    skip_case "IPv6 loopback" "no IPv6 on this machine's loopback"
+fi
 # Single-function mode (no tarmac.json) with a wasm_function that does not exist.
 (cd "$tmp/cwd" && exec timeout 30 env APP_ENABLE_TLS=false APP_WASM_FUNCTION="$tmp/nope.wasm" \
     "$apron" serve --listen 127.0.0.1:0 --functions "$tmp/none.json") >"$tmp/out" 2>&1
